@@ -1,0 +1,35 @@
+from django.utils.translation import gettext_lazy as _
+from rest_framework import status
+
+from config.errors import YuyueError
+
+
+class InvalidDocumentNumber(YuyueError):
+    code = "invalid_document_number"
+    message = _("The ID number is not valid. Please check it against the card.")
+
+
+class DocumentDetailsMismatch(YuyueError):
+    code = "document_details_mismatch"
+    message = _("The birth date or sex does not match the resident ID number.")
+
+
+class MissingPersonalDetails(YuyueError):
+    code = "missing_personal_details"
+    message = _("Please give the birth date and sex shown on the document.")
+
+
+class TooManyPatients(YuyueError):
+    code = "too_many_patients"
+    message = _("One account can hold at most %(limit)s patients.")
+
+
+class PatientAlreadyRegistered(YuyueError):
+    code = "patient_already_registered"
+    message = _("This person is already registered in your account.")
+
+
+class NotYourPatient(YuyueError):
+    code = "not_your_patient"
+    message = _("This patient does not belong to your account.")
+    http_status = status.HTTP_404_NOT_FOUND
