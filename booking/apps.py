@@ -5,3 +5,10 @@ from django.utils.translation import gettext_lazy as _
 class BookingConfig(AppConfig):
     name = "booking"
     verbose_name = _("Booking")
+
+    def ready(self) -> None:
+        from auditlog.registry import auditlog
+
+        from booking import models
+
+        auditlog.register(models.BookingPolicy)

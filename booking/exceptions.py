@@ -17,6 +17,11 @@ class OutsideWindow(YuyueError):
     message = _("Bookings can be made from today up to %(days)s days ahead.")
 
 
+class WalkinSameDay(YuyueError):
+    code = "walkin_same_day"
+    message = _("Walk-in places are for today's sessions only.")
+
+
 class NotYetReleased(YuyueError):
     code = "not_yet_released"
     message = _("Places for this day are released at %(time)s (Beijing time).")

@@ -5,3 +5,14 @@ from django.utils.translation import gettext_lazy as _
 class ClinicsConfig(AppConfig):
     name = "clinics"
     verbose_name = _("Clinics")
+
+    def ready(self) -> None:
+        from auditlog.registry import auditlog
+
+        from clinics import models
+
+        # Every staff change to the catalogue and to capacity is audited (invariant 2).
+        for model in (models.Department, models.Doctor, models.Room, models.ScheduleTemplate):
+            auditlog.register(model)
+        auditlog.register(models.Session, exclude_fields=["last_queue_number"])
+        auditlog.register(models.Quota, include_fields=["capacity"])

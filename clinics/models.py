@@ -30,6 +30,16 @@ class ClinicLevel(models.TextChoices):
     SPECIAL = "special", _("Special needs")
 
 
+class Weekday(models.IntegerChoices):
+    MONDAY = 0, _("Monday")
+    TUESDAY = 1, _("Tuesday")
+    WEDNESDAY = 2, _("Wednesday")
+    THURSDAY = 3, _("Thursday")
+    FRIDAY = 4, _("Friday")
+    SATURDAY = 5, _("Saturday")
+    SUNDAY = 6, _("Sunday")
+
+
 class Department(models.Model):
     """Ophthalmology and its sub-clinics (`parent` points at ophthalmology)."""
 
@@ -115,9 +125,7 @@ class ScheduleTemplate(models.Model):
         Department, on_delete=models.PROTECT, related_name="templates", verbose_name=_("department")
     )
     room = models.ForeignKey(Room, on_delete=models.PROTECT, verbose_name=_("room"))
-    weekday = models.PositiveSmallIntegerField(
-        _("weekday"), help_text=_("0 is Monday, 6 is Sunday.")
-    )
+    weekday = models.PositiveSmallIntegerField(_("weekday"), choices=Weekday.choices)
     half_day = models.CharField(_("half-day"), max_length=10, choices=HalfDay.choices)
     level = models.CharField(_("clinic level"), max_length=10, choices=ClinicLevel.choices)
     start_time = models.TimeField(_("first slot starts"))

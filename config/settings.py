@@ -203,6 +203,10 @@ YUYUE_HOSPITAL_NAME = env.str(
     "YUYUE_HOSPITAL_NAME", default="示范医院眼科中心 Demo Hospital Eye Centre"
 )
 YUYUE_HOSPITAL_PHONE = env.str("YUYUE_HOSPITAL_PHONE", default="010-0000-0000")
+YUYUE_HOSPITAL_ADDRESS = env.str(
+    "YUYUE_HOSPITAL_ADDRESS",
+    default="急诊楼 1 层，示范路 1 号 / Emergency building, ground floor, 1 Demo Road",
+)
 
 LOGGING = {
     "version": 1,

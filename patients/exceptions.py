@@ -33,3 +33,24 @@ class NotYourPatient(YuyueError):
     code = "not_your_patient"
     message = _("This patient does not belong to your account.")
     http_status = status.HTTP_404_NOT_FOUND
+
+
+class InvalidName(YuyueError):
+    code = "invalid_name"
+    message = _("Please enter the real name shown on the document, at most 50 characters.")
+
+
+class InvalidBirthDate(YuyueError):
+    code = "invalid_birth_date"
+    message = _("The birth date cannot be in the future.")
+
+
+class InvalidPhone(YuyueError):
+    code = "invalid_phone"
+    message = _("Please enter a valid phone number.")
+
+
+class PhoneAlreadyRegistered(YuyueError):
+    code = "phone_already_registered"
+    message = _("An account with this phone number already exists. Please sign in instead.")
+    http_status = status.HTTP_409_CONFLICT

@@ -1,0 +1,66 @@
+# Yuyue. Two commands on a fresh machine: `make run` and `make test`.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV ?= .venv
+PY := $(VENV)/bin/python
+PIP := $(VENV)/bin/pip
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+.PHONY: run test install install-dev migrate demo serve lint format check-deploy messages bench clean
+
+$(VENV)/.installed: requirements.txt
+	$(PYTHON) -m venv $(VENV)
+	$(PIP) install -q --upgrade pip
+	$(PIP) install -q -r requirements.txt
+	touch $@
+
+$(VENV)/.installed-dev: requirements-dev.txt $(VENV)/.installed
+	$(PIP) install -q -r requirements-dev.txt
+	touch $@
+
+install: $(VENV)/.installed
+install-dev: $(VENV)/.installed-dev
+
+migrate: install
+	$(PY) manage.py migrate --noinput
+
+demo: migrate
+	$(PY) manage.py seed_demo
+
+## make run: install, migrate, load the demo, serve on 127.0.0.1:8000 (SQLite, tasks in-process)
+run: demo
+	@echo ""
+	@echo "  Yuyue is running:"
+	@echo "    patients:  http://$(HOST):$(PORT)/"
+	@echo "    staff:     http://$(HOST):$(PORT)/admin/   (user: admin  password: yuyue-demo-2026)"
+	@echo "    API docs:  http://$(HOST):$(PORT)/api/v1/docs"
+	@echo ""
+	$(PY) manage.py runserver $(HOST):$(PORT)
+
+## make test: install what the tests need and run the whole suite
+test: install-dev
+	$(PY) -m pytest
+
+lint: install-dev
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format: install-dev
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
+
+## check-deploy: production settings must pass Django's deployment checks cleanly
+check-deploy: install
+	DJANGO_DEBUG=false \
+	DJANGO_SECRET_KEY="ci-$$(date +%s)-a-long-random-looking-secret-key-for-the-deploy-check-only" \
+	DATABASE_URL="$${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/yuyue}" \
+	REDIS_URL="$${REDIS_URL:-redis://127.0.0.1:6379/0}" \
+	DJANGO_ALLOWED_HOSTS=yuyue.example.org \
+	$(PY) manage.py check --deploy --fail-level WARNING
+
+messages: install
+	$(PY) manage.py makemessages -l zh_Hans --no-obsolete --ignore=.venv --ignore=tests
+	$(PY) manage.py compilemessages -l zh_Hans --ignore=.venv
+
+clean:
+	rm -rf $(VENV) db.sqlite3 staticfiles

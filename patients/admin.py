@@ -1,0 +1,211 @@
+"""Staff pages for accounts, patients and no-shows.
+
+Lists never show a full document number: the change form does, to staff who opened
+one patient on purpose. A new patient goes through `patient_create`, so the admin
+obeys the same identity rules, limits and medical record numbers as the site.
+"""
+
+from django import forms
+from django.contrib import admin
+from django.contrib.auth.admin import UserAdmin
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from config.errors import YuyueError
+from patients.exceptions import (
+    InvalidBirthDate,
+    InvalidDocumentNumber,
+    InvalidName,
+    InvalidPhone,
+    PatientAlreadyRegistered,
+    TooManyPatients,
+)
+from patients.models import Account, NoShow, Patient
+from patients.selectors import patient_list_for_account
+from patients.services import PATIENTS_PER_ACCOUNT, patient_create, patient_details_clean
+
+# Where a refusal is shown on the add form; anything else goes above the form.
+_ERROR_FIELDS = {
+    InvalidName: "real_name",
+    InvalidDocumentNumber: "document_number",
+    InvalidBirthDate: "birth_date",
+    InvalidPhone: "phone",
+}
+
+
+@admin.register(Account)
+class AccountAdmin(UserAdmin):
+    list_display = ("username", "phone", "language", "is_staff", "is_active", "date_joined")
+    search_fields = ("username", "phone", "first_name", "last_name", "email")
+    fieldsets = (
+        *UserAdmin.fieldsets,
+        (_("Patient sign-in"), {"fields": ("phone", "language")}),
+    )
+    add_fieldsets = (
+        *UserAdmin.add_fieldsets,
+        (_("Patient sign-in"), {"fields": ("phone", "language")}),
+    )
+
+
+class SuspendedFilter(admin.SimpleListFilter):
+    title = _("online booking suspended")
+    parameter_name = "suspended"
+
+    def lookups(self, request, model_admin):
+        return (("yes", _("Yes")), ("no", _("No")))
+
+    def queryset(self, request, queryset):
+        today = timezone.localdate()
+        if self.value() == "yes":
+            return queryset.filter(suspended_until__gte=today)
+        if self.value() == "no":
+            return queryset.exclude(suspended_until__gte=today)
+        return queryset
+
+
+class PatientAddForm(forms.ModelForm):
+    """The service's rules as form errors; birth date and sex may be left out for a resident ID."""
+
+    class Meta:
+        model = Patient
+        fields = (
+            "account",
+            "relationship",
+            "real_name",
+            "document_type",
+            "document_number",
+            "birth_date",
+            "sex",
+            "phone",
+        )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["birth_date"].required = False
+        self.fields["sex"].required = False
+        self.fields["birth_date"].help_text = _("Derived from a resident ID when left empty.")
+
+    def clean(self):
+        cleaned = super().clean()
+        if self.errors:
+            return cleaned
+        try:
+            details = patient_details_clean(
+                real_name=cleaned["real_name"],
+                document_type=cleaned["document_type"],
+                document_number=cleaned["document_number"],
+                birth_date=cleaned.get("birth_date"),
+                sex=cleaned.get("sex") or None,
+                phone=cleaned.get("phone", ""),
+            )
+        except YuyueError as exc:
+            self.add_error(
+                _ERROR_FIELDS.get(type(exc)), forms.ValidationError(exc.detail, exc.code)
+            )
+            return cleaned
+        cleaned.update(
+            real_name=details.real_name,
+            document_number=details.document_number,
+            birth_date=details.birth_date,
+            sex=details.sex,
+            phone=details.phone,
+        )
+        # Early answers for the desk; `patient_create` checks both again under the lock.
+        patients = patient_list_for_account(account=cleaned["account"])
+        if patients.filter(
+            document_type=details.document_type, document_number=details.document_number
+        ).exists():
+            error = PatientAlreadyRegistered()
+            self.add_error(None, forms.ValidationError(error.detail, error.code))
+        elif patients.count() >= PATIENTS_PER_ACCOUNT:
+            error = TooManyPatients(limit=PATIENTS_PER_ACCOUNT)
+            self.add_error(None, forms.ValidationError(error.detail, error.code))
+        return cleaned
+
+    def validate_unique(self):
+        # The service owns uniqueness (document per account, medical record number).
+        pass
+
+
+@admin.register(Patient)
+class PatientAdmin(admin.ModelAdmin):
+    list_display = (
+        "real_name",
+        "masked_document_number",
+        "relationship",
+        "account_phone",
+        "birth_date",
+        "sex",
+        "medical_record_number",
+        "suspended_until",
+    )
+    list_filter = ("document_type", "sex", SuspendedFilter)
+    # "=": the document number is searched only as an exact, whole number.
+    search_fields = (
+        "real_name",
+        "medical_record_number",
+        "phone",
+        "account__phone",
+        "=document_number",
+    )
+    list_select_related = ("account",)
+    autocomplete_fields = ("account",)
+    ordering = ("-created_at",)
+    # Identity is set once, through the service's checks; suspensions may be lifted.
+    identity_fields = (
+        "account",
+        "real_name",
+        "document_type",
+        "document_number",
+        "birth_date",
+        "sex",
+    )
+
+    @admin.display(description=_("document number"))
+    def masked_document_number(self, obj: Patient) -> str:
+        return obj.masked_document_number
+
+    @admin.display(description=_("account phone"), ordering="account__phone")
+    def account_phone(self, obj: Patient) -> str:
+        return obj.account.phone or ""
+
+    def get_readonly_fields(self, request, obj=None):
+        if obj is None:
+            return ()
+        return (*self.identity_fields, "medical_record_number", "created_at")
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        if obj is None:
+            kwargs["form"] = PatientAddForm
+        return super().get_form(request, obj, change=change, **kwargs)
+
+    def save_model(self, request, obj, form, change):
+        if change:
+            super().save_model(request, obj, form, change)
+            return
+        data = form.cleaned_data
+        created = patient_create(
+            account=data["account"],
+            relationship=data["relationship"],
+            real_name=data["real_name"],
+            document_type=data["document_type"],
+            document_number=data["document_number"],
+            birth_date=data["birth_date"],
+            sex=data["sex"],
+            phone=data["phone"],
+        )
+        # The admin goes on with `obj` (log entry, redirect): make it the new row.
+        for field in Patient._meta.concrete_fields:
+            setattr(obj, field.attname, getattr(created, field.attname))
+        obj._state.adding = False
+        obj._state.db = created._state.db
+
+
+@admin.register(NoShow)
+class NoShowAdmin(admin.ModelAdmin):
+    list_display = ("patient", "visit_date", "reference", "created_at")
+    list_select_related = ("patient",)
+    search_fields = ("reference", "patient__medical_record_number", "patient__real_name")
+    autocomplete_fields = ("patient",)
+    date_hierarchy = "visit_date"
+    readonly_fields = ("created_at",)
