@@ -64,3 +64,14 @@ messages: install
 
 clean:
 	rm -rf $(VENV) db.sqlite3 staticfiles
+
+## make bench: booking throughput and p50/p99 against a bare-UPDATE baseline (PostgreSQL, Redis)
+BENCH_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/yuyue_bench
+BENCH_REDIS_URL ?= redis://127.0.0.1:6379/15
+bench: install
+	psql "$(BENCH_DATABASE_URL)" -c "select 1" >/dev/null 2>&1 || createdb -h 127.0.0.1 -U postgres yuyue_bench
+	DATABASE_URL=$(BENCH_DATABASE_URL) REDIS_URL=$(BENCH_REDIS_URL) DJANGO_LOG_LEVEL=WARNING \
+		$(PY) manage.py migrate -v0
+	DATABASE_URL=$(BENCH_DATABASE_URL) REDIS_URL=$(BENCH_REDIS_URL) DJANGO_LOG_LEVEL=WARNING \
+		$(PY) manage.py bench_booking --bookings 2000 --threads 8
+	redis-cli -u $(BENCH_REDIS_URL) flushdb >/dev/null

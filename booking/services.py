@@ -49,9 +49,6 @@ def booking_create(
     """
     key = (idempotency_key or "").strip() or uuid.uuid4().hex
     _check_requester(patient=patient, channel=channel, requested_by=requested_by)
-    existing = _booking_for_key(requested_by=requested_by, key=key)
-    if existing is not None:
-        return _replay(existing, patient=patient, slot=slot, rescheduled_from=None)
     try:
         with transaction.atomic():
             return _book(
@@ -174,20 +171,23 @@ def _book(
     key: str,
     rescheduled_from: Booking | None = None,
 ) -> Booking:
-    """Must be called inside a transaction. Takes the patient's row lock (if not held)."""
+    """Must be called inside a transaction. Takes the patient's row lock (if not held).
+
+    The idempotency key is looked up under that lock, so a retry, or a twin request
+    that waited for the lock, gets the first booking back even after its slot started.
+    """
     now = timezone.now()
+    locked_patient = (
+        Patient.objects.select_for_update().select_related("account").get(pk=patient.pk)
+    )
+    existing = _booking_for_key(requested_by=requested_by, key=key)
+    if existing is not None:
+        return _replay(existing, patient=patient, slot=slot, rescheduled_from=rescheduled_from)
+
     slot = Slot.objects.select_related("session__department", "session__doctor").get(pk=slot.pk)
     session = slot.session
     policy = policy_for_department(session.department)
     _check_timing(session=session, slot=slot, channel=channel, policy=policy, now=now)
-
-    locked_patient = (
-        Patient.objects.select_for_update().select_related("account").get(pk=patient.pk)
-    )
-    # A twin request with this key may have committed while we waited for the lock.
-    existing = _booking_for_key(requested_by=requested_by, key=key)
-    if existing is not None:
-        return _replay(existing, patient=patient, slot=slot, rescheduled_from=rescheduled_from)
     _check_patient_rules(
         patient=locked_patient, session=session, channel=channel, policy=policy, now=now
     )

@@ -28,19 +28,26 @@ def message_enqueue(
     Call inside the transaction of the change the message is about, so both land or
     neither does. A second call with the same `dedupe_key` returns the first row.
     """
-    message, created = OutboxMessage.objects.get_or_create(
-        dedupe_key=dedupe_key,
-        defaults={
-            "kind": kind,
-            "recipient": recipient,
-            "language": language,
-            "context": context,
-            "account_id": account_id,
-            "channel": channel,
-        },
+    # One statement whether the key is new or not (INSERT ... ON CONFLICT ... RETURNING).
+    # Publishing an existing row again is harmless: message_send sends a row once.
+    (message,) = OutboxMessage.objects.bulk_create(
+        [
+            OutboxMessage(
+                kind=kind,
+                dedupe_key=dedupe_key,
+                recipient=recipient,
+                language=language,
+                context=context,
+                account_id=account_id,
+                channel=channel,
+            )
+        ],
+        update_conflicts=True,
+        unique_fields=["dedupe_key"],
+        update_fields=["dedupe_key"],
     )
-    if created:
-        transaction.on_commit(lambda: _publish(message.pk), robust=True)
+    message_id = message.pk
+    transaction.on_commit(lambda: _publish(message_id), robust=True)
     return message
 
 

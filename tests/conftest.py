@@ -51,9 +51,11 @@ def _require_services(request):
 
 @pytest.fixture(autouse=True)
 def _english_by_default(settings):
-    """Messages in assertions are English unless a test switches language."""
+    """Messages in assertions are English unless a test asks for another language
+    (`translation.override`, or an Accept-Language header on a request)."""
     from django.utils import translation
 
+    settings.LANGUAGE_CODE = "en"
     with translation.override("en"):
         yield
 

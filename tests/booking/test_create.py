@@ -255,10 +255,11 @@ def test_idempotency_keys_are_per_account(clock):
 def test_refusal_message_in_chinese(clock, patient):
     slot = slot_in(1, online=1)
     book(factories.PatientFactory(), slot)
-    with translation.override("zh-hans"), pytest.raises(YuyueError) as info:
-        book(patient, slot)
-    assert info.value.code == "slot_full"
-    assert "已约满" in info.value.detail
+    with translation.override("zh-hans"):
+        with pytest.raises(YuyueError) as info:
+            book(patient, slot)
+        assert info.value.code == "slot_full"
+        assert "已约满" in info.value.detail
 
 
 def test_confirmation_is_published_after_commit_and_sent_once(
