@@ -146,3 +146,239 @@ class Booking(models.Model):
         return self.is_active and now <= self.slot.starts_at - datetime.timedelta(
             minutes=cutoff_minutes
         )
+
+
+class Closure(models.Model):
+    """Ops turn booking channels off for a scope and a time range, with a public notice.
+
+    Closing a channel never touches what is booked: it refuses new bookings there.
+    """
+
+    class Scope(models.TextChoices):
+        HOSPITAL = "hospital", _("Whole hospital")
+        DEPARTMENT = "department", _("Department")
+        DOCTOR = "doctor", _("Doctor")
+        SESSION = "session", _("Session")
+
+    class Reason(models.TextChoices):
+        MAINTENANCE = "maintenance", _("Planned maintenance")
+        CAPACITY = "capacity", _("Not enough doctors for the booked load")
+        SECURITY = "security", _("Security")
+        DOCTOR_UNAVAILABLE = "doctor_unavailable", _("Doctor unavailable")
+        OTHER = "other", _("Other")
+
+    scope = models.CharField(_("scope"), max_length=12, choices=Scope.choices)
+    department = models.ForeignKey(
+        Department, on_delete=models.PROTECT, null=True, blank=True, verbose_name=_("department")
+    )
+    doctor = models.ForeignKey(
+        "clinics.Doctor", on_delete=models.PROTECT, null=True, blank=True, verbose_name=_("doctor")
+    )
+    session = models.ForeignKey(
+        Session, on_delete=models.PROTECT, null=True, blank=True, verbose_name=_("session")
+    )
+    online = models.BooleanField(_("close online booking"), default=True)
+    phone = models.BooleanField(_("close phone booking"), default=False)
+    walkin = models.BooleanField(_("close walk-in registration"), default=False)
+    starts_at = models.DateTimeField(_("from"))
+    ends_at = models.DateTimeField(_("until"), null=True, blank=True)
+    reason = models.CharField(_("reason"), max_length=20, choices=Reason.choices)
+    notice = models.TextField(_("public notice (Chinese)"))
+    notice_en = models.TextField(_("public notice (English)"))
+    release_places = models.BooleanField(_("release unbooked places to walk-in"), default=False)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", null=True
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    reopened_at = models.DateTimeField(_("reopened at"), null=True, blank=True)
+    reopened_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", null=True, blank=True
+    )
+
+    class Meta:
+        verbose_name = _("channel closure")
+        verbose_name_plural = _("channel closures")
+        ordering = ["-starts_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(online=True) | Q(phone=True) | Q(walkin=True),
+                name="closure_closes_a_channel",
+            ),
+            models.CheckConstraint(
+                condition=Q(ends_at__isnull=True) | Q(ends_at__gt=models.F("starts_at")),
+                name="closure_ends_after_it_starts",
+            ),
+            models.CheckConstraint(
+                condition=(
+                    Q(scope="hospital", department=None, doctor=None, session=None)
+                    | Q(scope="department", department__isnull=False, doctor=None, session=None)
+                    | Q(scope="doctor", department=None, doctor__isnull=False, session=None)
+                    | Q(scope="session", department=None, doctor=None, session__isnull=False)
+                ),
+                name="closure_scope_names_its_target",
+            ),
+        ]
+        indexes = [models.Index(fields=["starts_at", "ends_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.get_scope_display()} {self.get_reason_display()} {self.starts_at:%Y-%m-%d %H:%M}"
+
+    def channels(self) -> list[str]:
+        return [c for c in (Channel.ONLINE, Channel.PHONE, Channel.WALKIN) if getattr(self, c)]
+
+
+class Notice(models.Model):
+    """A public announcement shown in the site banner and on the status page."""
+
+    class Severity(models.TextChoices):
+        INFO = "info", _("Information")
+        WARNING = "warning", _("Warning")
+        CRITICAL = "critical", _("Critical")
+
+    title = models.CharField(_("title (Chinese)"), max_length=120)
+    title_en = models.CharField(_("title (English)"), max_length=160)
+    body = models.TextField(_("text (Chinese)"))
+    body_en = models.TextField(_("text (English)"))
+    severity = models.CharField(
+        _("severity"), max_length=10, choices=Severity.choices, default=Severity.INFO
+    )
+    starts_at = models.DateTimeField(_("shown from"))
+    ends_at = models.DateTimeField(_("shown until"), null=True, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", null=True
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("notice")
+        verbose_name_plural = _("notices")
+        ordering = ["-starts_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(ends_at__isnull=True) | Q(ends_at__gt=models.F("starts_at")),
+                name="notice_ends_after_it_starts",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class ReleaseRun(models.Model):
+    """One run of the release engine, resumable, its progress visible to ops."""
+
+    class Kind(models.TextChoices):
+        CLOSURE = "closure", _("Channel closed")
+        PRE_SESSION = "pre_session", _("Before the session")
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Pending")
+        RUNNING = "running", _("Running")
+        DONE = "done", _("Done")
+        FAILED = "failed", _("Failed")
+
+    kind = models.CharField(_("kind"), max_length=12, choices=Kind.choices)
+    closure = models.ForeignKey(
+        Closure, on_delete=models.PROTECT, null=True, blank=True, related_name="release_runs"
+    )
+    status = models.CharField(
+        _("status"), max_length=10, choices=Status.choices, default=Status.PENDING
+    )
+    # Sessions are processed in primary-key order; the cursor is the last one done.
+    cursor = models.BigIntegerField(default=0)
+    places_moved = models.PositiveIntegerField(_("places moved"), default=0)
+    sessions_touched = models.PositiveIntegerField(_("sessions"), default=0)
+    error = models.CharField(_("error"), max_length=500, blank=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    started_at = models.DateTimeField(_("started at"), null=True, blank=True)
+    finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("release run")
+        verbose_name_plural = _("release runs")
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["closure"],
+                condition=Q(kind="closure"),
+                name="release_run_once_per_closure",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.status} {self.places_moved}"
+
+
+class HeldPlace(models.Model):
+    """A place freed by a cancellation with no waitlist, held back until `release_at`."""
+
+    quota = models.ForeignKey("clinics.Quota", on_delete=models.CASCADE, related_name="held_places")
+    freed_by = models.OneToOneField(
+        Booking, on_delete=models.CASCADE, related_name="held_place", verbose_name=_("freed by")
+    )
+    release_at = models.DateTimeField(_("returns to the pool at"))
+    released_at = models.DateTimeField(_("returned at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("held place")
+        verbose_name_plural = _("held places")
+        indexes = [
+            models.Index(
+                fields=["release_at"],
+                condition=Q(released_at__isnull=True),
+                name="heldplace_due_idx",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.quota_id} until {self.release_at}"
+
+
+class WaitlistEntry(models.Model):
+    """A patient waiting for a place in a full session [候补]; first come, first served."""
+
+    class Status(models.TextChoices):
+        WAITING = "waiting", _("Waiting")
+        BOOKED = "booked", _("Booked")
+        LEFT = "left", _("Left")
+        CLOSED = "closed", _("Closed")
+
+    patient = models.ForeignKey(
+        Patient,
+        on_delete=models.PROTECT,
+        related_name="waitlist_entries",
+        verbose_name=_("patient"),
+    )
+    session = models.ForeignKey(
+        Session,
+        on_delete=models.PROTECT,
+        related_name="waitlist_entries",
+        verbose_name=_("session"),
+    )
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    status = models.CharField(
+        _("status"), max_length=10, choices=Status.choices, default=Status.WAITING
+    )
+    booking = models.OneToOneField(
+        Booking, on_delete=models.PROTECT, null=True, blank=True, related_name="waitlist_entry"
+    )
+    created_at = models.DateTimeField(_("joined at"), auto_now_add=True)
+    closed_at = models.DateTimeField(_("closed at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("waitlist entry")
+        verbose_name_plural = _("waitlist entries")
+        ordering = ["created_at", "pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["patient", "session"],
+                condition=Q(status="waiting"),
+                name="waitlist_one_entry_per_patient_session",
+            ),
+        ]
+        indexes = [models.Index(fields=["session", "status", "created_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.patient_id} → {self.session_id} {self.status}"

@@ -215,6 +215,9 @@ class Session(models.Model):
         _("status"), max_length=10, choices=Status.choices, default=Status.OPEN
     )
     stop_reason = models.CharField(_("stop reason"), max_length=200, blank=True)
+    stopped_at = models.DateTimeField(_("stopped at"), null=True, blank=True)
+    # Set once the pre-session release moved unbooked online and phone places to walk-in.
+    walkin_released_at = models.DateTimeField(_("released to walk-in at"), null=True, blank=True)
     # Queue numbers [序号] are handed out by one conditional UPDATE of this counter.
     last_queue_number = models.PositiveIntegerField(default=0, editable=False)
 
@@ -276,6 +279,9 @@ class Quota(models.Model):
     channel = models.CharField(_("channel"), max_length=10, choices=Channel.choices)
     capacity = models.PositiveIntegerField(_("capacity"))
     booked = models.PositiveIntegerField(_("booked"), default=0)
+    # Places freed by a cancellation and held back for a random delay before they
+    # return to the pool (anti-scalper): neither bookable nor booked meanwhile.
+    held = models.PositiveIntegerField(_("held back"), default=0)
 
     class Meta:
         verbose_name = _("quota")
@@ -284,7 +290,7 @@ class Quota(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["slot", "channel"], name="quota_one_per_slot_channel"),
             models.CheckConstraint(
-                condition=Q(booked__gte=0) & Q(booked__lte=F("capacity")),
+                condition=Q(booked__gte=0, held__gte=0) & Q(booked__lte=F("capacity") - F("held")),
                 name="quota_booked_within_capacity",
             ),
         ]
@@ -294,4 +300,4 @@ class Quota(models.Model):
 
     @property
     def available(self) -> int:
-        return self.capacity - self.booked
+        return self.capacity - self.booked - self.held

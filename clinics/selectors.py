@@ -6,7 +6,7 @@ the home page lists a week of sessions and must not grow a query per session.
 
 import datetime
 
-from django.db.models import Prefetch, Q, QuerySet, Sum
+from django.db.models import F, Prefetch, Q, QuerySet, Sum
 
 from clinics.models import Channel, Department, Doctor, Quota, Session
 
@@ -55,7 +55,7 @@ def session_list_upcoming(
     """Open and stopped sessions dated in [start, start + days), in time order.
 
     Each session carries:
-    - `places_left`: channel value -> sum over its slots of `capacity - booked`
+    - `places_left`: channel value -> sum over its slots of `capacity - booked - held`
       (every channel is present; a channel without quota rows shows 0);
     - `places_total`: the sum of the capacity of all its quotas, every channel.
 
@@ -81,14 +81,14 @@ def session_list_upcoming(
     totals = (
         Quota.objects.filter(slot__session__in=[session.pk for session in sessions])
         .values("slot__session_id", "channel")
-        .annotate(capacity=Sum("capacity"), booked=Sum("booked"))
+        .annotate(capacity=Sum("capacity"), taken=Sum(F("booked") + F("held")))
         .order_by()
     )
     left: dict[int, dict[str, int]] = {}
     capacity: dict[int, int] = {}
     for row in totals:
         session_id = row["slot__session_id"]
-        left.setdefault(session_id, {})[row["channel"]] = row["capacity"] - row["booked"]
+        left.setdefault(session_id, {})[row["channel"]] = row["capacity"] - row["taken"]
         capacity[session_id] = capacity.get(session_id, 0) + row["capacity"]
 
     for session in sessions:

@@ -17,6 +17,7 @@ from django.utils import formats, timezone, translation
 from booking import exceptions as errors
 from booking.models import Booking, BookingPolicy
 from booking.selectors import holding_dates, policy_for_department
+from booking.services import closures, release
 from clinics.models import Channel, Quota, Session, Slot
 from notifications.services import message_enqueue
 from patients.exceptions import NotYourPatient
@@ -188,13 +189,14 @@ def _book(
     session = slot.session
     policy = policy_for_department(session.department)
     _check_timing(session=session, slot=slot, channel=channel, policy=policy, now=now)
+    closures.ensure_channel_open(session=session, channel=channel, now=now)
     _check_patient_rules(
         patient=locked_patient, session=session, channel=channel, policy=policy, now=now
     )
 
-    taken = Quota.objects.filter(slot_id=slot.pk, channel=channel, booked__lt=F("capacity")).update(
-        booked=F("booked") + 1
-    )
+    taken = Quota.objects.filter(
+        slot_id=slot.pk, channel=channel, booked__lt=F("capacity") - F("held")
+    ).update(booked=F("booked") + 1)
     if not taken:
         raise errors.SlotFull()
     queue_number = _next_queue_number(session)
@@ -294,12 +296,7 @@ def _cancel_and_release(booking: Booking, *, status: str) -> None:
     booking.status = status
     booking.cancelled_at = timezone.now()
     booking.save(update_fields=["status", "cancelled_at", "updated_at"])
-    released = Quota.objects.filter(
-        slot_id=booking.slot_id, channel=booking.channel, booked__gt=0
-    ).update(booked=F("booked") - 1)
-    if released != 1:
-        # booked already 0 while a booking held a place: the books are wrong. Refuse.
-        raise RuntimeError(f"quota of booking {booking.pk} had no place to release")
+    release.place_freed(booking=booking, now=booking.cancelled_at)
 
 
 def _next_queue_number(session: Session) -> int:

@@ -1,0 +1,3 @@
+"""Booking admin pages, one module per part of the domain."""
+
+from booking.admin import bookings  # noqa: F401
