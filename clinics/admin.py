@@ -169,7 +169,7 @@ class SessionAddForm(forms.ModelForm):
         return data
 
 
-class SlotInline(admin.TabularInline):
+class SlotInline(_ReadOnlyMixin, admin.TabularInline):
     model = Slot
     fields = ["starts_at", "ends_at", "quotas_summary"]
     readonly_fields = fields
@@ -182,15 +182,6 @@ class SlotInline(admin.TabularInline):
     @admin.display(description=_("booked / capacity per channel"))
     def quotas_summary(self, slot: Slot) -> str:
         return _quotas_summary(slot.quotas.all())
-
-    def has_add_permission(self, request: HttpRequest, obj=None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
-        return False
 
 
 @admin.register(Session)
@@ -258,20 +249,11 @@ class SessionAdmin(admin.ModelAdmin):
         return False
 
 
-class QuotaInline(admin.TabularInline):
+class QuotaInline(_ReadOnlyMixin, admin.TabularInline):
     model = Quota
     fields = ["channel", "capacity", "booked", "available"]
     readonly_fields = fields
     extra = 0
-
-    def has_add_permission(self, request: HttpRequest, obj=None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
-        return False
 
 
 @admin.register(Slot)

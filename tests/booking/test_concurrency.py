@@ -5,13 +5,11 @@ tests see what production sees: row locks, READ COMMITTED, unique constraints.
 """
 
 import datetime
-import threading
 from collections import Counter
 from collections.abc import Callable
 
 import pytest
 import time_machine
-from django.db import connection
 
 from booking import services
 from booking.models import Booking
@@ -21,31 +19,9 @@ from tests import factories
 from tests.booking.conftest import NOW
 from tests.booking.helpers import assert_books_balance, total_capacity
 from tests.booking.test_create import slot_in
+from tests.concurrency import run_together
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
-
-
-def run_together(calls: list[Callable[[], object]]) -> list[object]:
-    """Start every call at the same instant; return each result or the error it raised."""
-    barrier = threading.Barrier(len(calls))
-    results: list[object] = [None] * len(calls)
-
-    def worker(index: int, call: Callable[[], object]) -> None:
-        try:
-            barrier.wait()
-            results[index] = call()
-        except Exception as exc:  # collected and asserted on by the test
-            results[index] = exc
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=worker, args=(i, c)) for i, c in enumerate(calls)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    assert not any(thread.is_alive() for thread in threads), "a request hung"
-    return results
 
 
 def outcome(result: object) -> str:

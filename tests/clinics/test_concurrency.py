@@ -1,14 +1,13 @@
 """Generation run by several workers at once (a retried beat task, a manual command)."""
 
 import datetime
-import threading
 
 import pytest
-from django.db import connection
 
 from clinics.models import Quota, Session, Slot
 from clinics.services import GenerationResult, sessions_generate
 from tests.clinics.helpers import MONDAY
+from tests.concurrency import run_together
 from tests.factories import DoctorFactory, ScheduleTemplateFactory
 
 THREADS = 4
@@ -23,25 +22,10 @@ def test_concurrent_generation_creates_each_session_once(round_):
         doctor = DoctorFactory()
         ScheduleTemplateFactory(doctor=doctor, weekday=0)
         ScheduleTemplateFactory(doctor=doctor, weekday=2, half_day="afternoon")
-    barrier = threading.Barrier(THREADS)
-    results: list[GenerationResult] = []
-    errors: list[BaseException] = []
-
-    def run() -> None:
-        try:
-            barrier.wait(timeout=10)
-            results.append(sessions_generate(start=MONDAY, days=8))
-        except BaseException as exc:  # collected, asserted below
-            errors.append(exc)
-        finally:
-            connection.close()
-
     # when: four workers generate the same window at the same moment
-    threads = [threading.Thread(target=run) for _ in range(THREADS)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
+    outcomes = run_together([lambda: sessions_generate(start=MONDAY, days=8)] * THREADS)
+    errors = [o for o in outcomes if isinstance(o, BaseException)]
+    results = [o for o in outcomes if isinstance(o, GenerationResult)]
 
     # then: nobody failed, and exactly one set of sessions exists
     assert errors == []
