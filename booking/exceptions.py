@@ -100,3 +100,143 @@ class IdempotencyKeyReused(YuyueError):
 class RescheduleSameSlot(YuyueError):
     code = "reschedule_same_slot"
     message = _("The new time is the same as the current one.")
+
+
+# --- channel closures -----------------------------------------------------------
+
+
+class ChannelClosed(YuyueError):
+    """A closure covers this channel for this session now.
+
+    The notice is chosen in the language current when the message is rendered, so one
+    refusal reads right in the API response, the HTML form and the log alike.
+    `retry_at` (an aware datetime or None) is when the closure is planned to end.
+    """
+
+    code = "channel_closed"
+    message = _("Booking through this channel is closed for now. %(notice)s")
+    message_with_retry = _(
+        "Booking through this channel is closed for now. %(notice)s "
+        "Please try again after %(until)s (Beijing time)."
+    )
+    http_status = status.HTTP_409_CONFLICT
+
+    def __init__(
+        self,
+        *,
+        channel: str,
+        notice: str,
+        notice_en: str,
+        retry_at=None,
+        closure_id: int | None = None,
+    ) -> None:
+        super().__init__()
+        self.channel = channel
+        self.notice = notice
+        self.notice_en = notice_en
+        self.retry_at = retry_at
+        self.closure_id = closure_id
+
+    @property
+    def detail(self) -> str:
+        from django.utils import formats, timezone, translation
+        from django.utils.encoding import force_str
+
+        chinese = (translation.get_language() or "").startswith("zh")
+        notice = (self.notice if chinese else self.notice_en) or self.notice or self.notice_en
+        if self.retry_at is None:
+            return force_str(self.message) % {"notice": notice}
+        until = formats.date_format(timezone.localtime(self.retry_at), "Y-m-d H:i")
+        return force_str(self.message_with_retry) % {"notice": notice, "until": until}
+
+
+class ClosureNoChannel(YuyueError):
+    code = "closure_no_channel"
+    message = _("Choose at least one channel to close: online, phone or walk-in.")
+
+
+class ClosureUnknownChannel(YuyueError):
+    code = "closure_unknown_channel"
+    message = _("Only online, phone and walk-in booking can be closed.")
+
+
+class ClosureEndsBeforeStart(YuyueError):
+    code = "closure_ends_before_start"
+    message = _("A closure must end after it starts.")
+
+
+class ClosureAlreadyOver(YuyueError):
+    code = "closure_already_over"
+    message = _("This closure would already be over: its end is in the past.")
+
+
+class ClosureTargetMismatch(YuyueError):
+    code = "closure_target_mismatch"
+    message = _(
+        "A closure for “%(scope)s” must name exactly one target of that kind "
+        "(none for the whole hospital)."
+    )
+
+
+class ClosureUnknownReason(YuyueError):
+    code = "closure_unknown_reason"
+    message = _("Choose one of the listed reasons.")
+
+
+class ClosureNoticeMissing(YuyueError):
+    code = "closure_notice_missing"
+    message = _("Every closure needs a public notice in Chinese and in English.")
+
+
+class ClosureAlreadyEnded(YuyueError):
+    code = "closure_already_ended"
+    message = _("This closure has already ended.")
+    http_status = status.HTTP_409_CONFLICT
+
+
+class NoticeEndsBeforeStart(YuyueError):
+    code = "notice_ends_before_start"
+    message = _("A notice must end after it starts.")
+
+
+class NoticeTextMissing(YuyueError):
+    code = "notice_text_missing"
+    message = _("A notice needs a title and a text in Chinese and in English.")
+
+
+# --- waitlist [候补] and stopping a session [停诊] ------------------------------------
+
+
+class SessionHasPlaces(YuyueError):
+    code = "session_has_places"
+    message = _("This session still has places. Please book one instead of joining the waitlist.")
+    http_status = status.HTTP_409_CONFLICT
+
+
+class WaitlistClosed(YuyueError):
+    code = "waitlist_closed"
+    message = _("The waitlist for this session closed at 20:00 the day before.")
+    http_status = status.HTTP_409_CONFLICT
+
+
+class WaitlistLimit(YuyueError):
+    code = "waitlist_limit"
+    message = _("A patient can wait for at most %(limit)s sessions at a time.")
+    http_status = status.HTTP_409_CONFLICT
+
+
+class AlreadyWaitlisted(YuyueError):
+    code = "already_waitlisted"
+    message = _("This patient is already on the waitlist for this session.")
+    http_status = status.HTTP_409_CONFLICT
+
+
+class NotWaiting(YuyueError):
+    code = "waitlist_not_waiting"
+    message = _("This waitlist entry is no longer waiting.")
+    http_status = status.HTTP_409_CONFLICT
+
+
+class StopReasonRequired(YuyueError):
+    code = "stop_reason_required"
+    message = _("Please give the reason for stopping the session; patients are told it.")

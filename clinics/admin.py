@@ -24,20 +24,8 @@ from clinics.models import (
     Session,
     Slot,
 )
+from config.admin import ReadOnlyAdminMixin
 from config.errors import YuyueError
-
-
-class _ReadOnlyMixin:
-    """Rows written only by services: staff may look, never add, edit or delete here."""
-
-    def has_add_permission(self, request: HttpRequest, obj=None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
-        return False
 
 
 @admin.register(Department)
@@ -169,7 +157,7 @@ class SessionAddForm(forms.ModelForm):
         return data
 
 
-class SlotInline(_ReadOnlyMixin, admin.TabularInline):
+class SlotInline(ReadOnlyAdminMixin, admin.TabularInline):
     model = Slot
     fields = ["starts_at", "ends_at", "quotas_summary"]
     readonly_fields = fields
@@ -249,7 +237,7 @@ class SessionAdmin(admin.ModelAdmin):
         return False
 
 
-class QuotaInline(_ReadOnlyMixin, admin.TabularInline):
+class QuotaInline(ReadOnlyAdminMixin, admin.TabularInline):
     model = Quota
     fields = ["channel", "capacity", "booked", "available"]
     readonly_fields = fields
@@ -257,7 +245,7 @@ class QuotaInline(_ReadOnlyMixin, admin.TabularInline):
 
 
 @admin.register(Slot)
-class SlotAdmin(_ReadOnlyMixin, admin.ModelAdmin):
+class SlotAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ["session", "starts_at", "ends_at", "booked", "capacity"]
     list_select_related = ["session__doctor"]
     date_hierarchy = "starts_at"
@@ -282,7 +270,7 @@ class SlotAdmin(_ReadOnlyMixin, admin.ModelAdmin):
 
 
 @admin.register(Quota)
-class QuotaAdmin(_ReadOnlyMixin, admin.ModelAdmin):
+class QuotaAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ["slot", "channel", "capacity", "booked", "available"]
     list_filter = ["channel"]
     list_select_related = ["slot__session__doctor"]

@@ -4,12 +4,16 @@ import os
 
 from celery import Celery
 from celery.schedules import crontab
+from django.conf import settings
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+
 
 app = Celery("yuyue")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+# config is not an app: name its task module so workers register the heartbeat.
+app.autodiscover_tasks(["config"], related_name="heartbeat")
 
 # Periodic work. Beat uses django-celery-beat's database scheduler, which also
 # reads this static schedule; ops can add or pause entries in the admin.
@@ -18,8 +22,33 @@ app.conf.beat_schedule = {
         "task": "clinics.tasks.sessions_generate_task",
         "schedule": crontab(hour=1, minute=0),
     },
+    "worker-heartbeat": {
+        "task": "config.heartbeat.worker_heartbeat_task",
+        "schedule": 30.0,
+    },
     "outbox-sweep": {
         "task": "notifications.tasks.outbox_sweep_task",
+        "schedule": settings.YUYUE_OUTBOX_SWEEP_INTERVAL_SECONDS,
+    },
+    # Reminders are rows with a due time; this releases the due ones into the outbox.
+    "reminders-release": {
+        "task": "notifications.tasks.reminders_release_task",
         "schedule": 60.0,
+    },
+    "release-closures-pending": {
+        "task": "booking.tasks.release_closures_pending_task",
+        "schedule": 300.0,
+    },
+    "release-due-sessions": {
+        "task": "booking.tasks.release_due_sessions_task",
+        "schedule": 300.0,
+    },
+    "release-held-places": {
+        "task": "booking.tasks.release_held_places_task",
+        "schedule": 60.0,
+    },
+    "waitlist-close-due": {
+        "task": "booking.tasks.waitlist_close_due_task",
+        "schedule": crontab(hour=20, minute=0),
     },
 }

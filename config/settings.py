@@ -5,6 +5,7 @@ console SMS and e-mail, DEBUG on. `DJANGO_DEBUG=false` is production: it refuses
 start without its secrets and passes `manage.py check --deploy` cleanly.
 """
 
+import datetime
 from pathlib import Path
 
 import environ
@@ -173,6 +174,57 @@ CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 
 # Messages: console by default. Later providers plug in here.
 YUYUE_SMS_BACKEND = env.str("YUYUE_SMS_BACKEND", default="notifications.backends.ConsoleSMSBackend")
+
+# --- Notifications (see docs/operations.md#notifications) ---------------------------
+# Every provider is off unless configured here. YUYUE_SMS_BACKEND: console (default),
+# locmem, file, http (a generic gateway) or aliyun, or a dotted path.
+YUYUE_SMS_FILE_PATH = env.str("YUYUE_SMS_FILE_PATH", default=str(BASE_DIR / "sms.log"))
+YUYUE_SMS_HTTP_URL = env.str("YUYUE_SMS_HTTP_URL", default="")
+YUYUE_SMS_HTTP_SECRET = env.str("YUYUE_SMS_HTTP_SECRET", default="")
+YUYUE_SMS_HTTP_TIMEOUT = env.float("YUYUE_SMS_HTTP_TIMEOUT", default=5.0)
+YUYUE_ALIYUN_ACCESS_KEY_ID = env.str("YUYUE_ALIYUN_ACCESS_KEY_ID", default="")
+YUYUE_ALIYUN_ACCESS_KEY_SECRET = env.str("YUYUE_ALIYUN_ACCESS_KEY_SECRET", default="")
+YUYUE_ALIYUN_SMS_ENDPOINT = env.str("YUYUE_ALIYUN_SMS_ENDPOINT", default="dysmsapi.aliyuncs.com")
+YUYUE_ALIYUN_SMS_PROTOCOL = env.str("YUYUE_ALIYUN_SMS_PROTOCOL", default="https")
+YUYUE_ALIYUN_SMS_SIGN_NAME = env.str("YUYUE_ALIYUN_SMS_SIGN_NAME", default="")
+YUYUE_ALIYUN_SMS_TEMPLATES = env.json("YUYUE_ALIYUN_SMS_TEMPLATES", default={})
+# WeChat Official Account template messages: on when both are set.
+YUYUE_WECHAT_APP_ID = env.str("YUYUE_WECHAT_APP_ID", default="")
+YUYUE_WECHAT_APP_SECRET = env.str("YUYUE_WECHAT_APP_SECRET", default="")
+YUYUE_WECHAT_API_BASE = env.str("YUYUE_WECHAT_API_BASE", default="https://api.weixin.qq.com")
+YUYUE_WECHAT_TEMPLATES = env.json("YUYUE_WECHAT_TEMPLATES", default={})
+# Delivery: attempts, back-off, the sweep, the sending lease, the /readyz backlog age.
+YUYUE_OUTBOX_MAX_ATTEMPTS = env.int("YUYUE_OUTBOX_MAX_ATTEMPTS", default=6)
+YUYUE_OUTBOX_RETRY_BASE_SECONDS = env.float("YUYUE_OUTBOX_RETRY_BASE_SECONDS", default=30.0)
+YUYUE_OUTBOX_RETRY_MAX_SECONDS = env.float("YUYUE_OUTBOX_RETRY_MAX_SECONDS", default=3600.0)
+YUYUE_OUTBOX_COUNTDOWN_MAX_SECONDS = env.float("YUYUE_OUTBOX_COUNTDOWN_MAX_SECONDS", default=300.0)
+YUYUE_OUTBOX_SWEEP_INTERVAL_SECONDS = env.float("YUYUE_OUTBOX_SWEEP_INTERVAL_SECONDS", default=60.0)
+YUYUE_OUTBOX_SWEEP_AGE_SECONDS = env.float("YUYUE_OUTBOX_SWEEP_AGE_SECONDS", default=60.0)
+# Longer than a send can take (the task's hard time limit), so a live send is never redone.
+YUYUE_OUTBOX_SENDING_LEASE_SECONDS = env.float("YUYUE_OUTBOX_SENDING_LEASE_SECONDS", default=300.0)
+YUYUE_OUTBOX_PUBLISH_PAUSE_SECONDS = env.float("YUYUE_OUTBOX_PUBLISH_PAUSE_SECONDS", default=5.0)
+YUYUE_OUTBOX_BACKLOG_MINUTES = env.int("YUYUE_OUTBOX_BACKLOG_MINUTES", default=10)
+# Quiet hours (hospital time): only urgent messages go out between these.
+YUYUE_QUIET_HOURS_START = datetime.time.fromisoformat(
+    env.str("YUYUE_QUIET_HOURS_START", default="21:00")
+)
+YUYUE_QUIET_HOURS_END = datetime.time.fromisoformat(
+    env.str("YUYUE_QUIET_HOURS_END", default="08:00")
+)
+YUYUE_REMINDER_EVENING = datetime.time.fromisoformat(
+    env.str("YUYUE_REMINDER_EVENING", default="18:00")
+)
+YUYUE_REMINDER_SAME_DAY_HOURS = env.float("YUYUE_REMINDER_SAME_DAY_HOURS", default=2.0)
+# Celery: a task redelivered after a lost worker is harmless (message_send claims rows);
+# a broker that is down costs a request at most ~1 s, then publishing pauses.
+CELERY_BROKER_TRANSPORT_OPTIONS["visibility_timeout"] = env.int(
+    "CELERY_VISIBILITY_TIMEOUT", default=3600
+)
+# The one connect retry comes at once, not after kombu's default 2 s pause.
+CELERY_BROKER_TRANSPORT_OPTIONS["interval_start"] = 0
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = True
+CELERY_TASK_IGNORE_RESULT = True
 EMAIL_BACKEND = env.str(
     "DJANGO_EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend"
 )
@@ -208,6 +260,21 @@ YUYUE_HOSPITAL_ADDRESS = env.str(
     "YUYUE_HOSPITAL_ADDRESS",
     default="急诊楼 1 层，示范路 1 号 / Emergency building, ground floor, 1 Demo Road",
 )
+# Printed on the signs put up when booking is closed: where and when to register on site.
+YUYUE_WALKIN_WINDOWS = env.str(
+    "YUYUE_WALKIN_WINDOWS",
+    default="门诊楼 1 层挂号窗口 1–6 号 / Outpatient building, ground floor, windows 1–6",
+)
+YUYUE_WALKIN_HOURS = env.str(
+    "YUYUE_WALKIN_HOURS",
+    default="每天 7:00–16:30 / Every day 7:00–16:30",
+)
+# The public address of the site, for the QR code on printed signs (e.g.
+# https://yuyue.example.org). Empty: the address the sign was printed from.
+YUYUE_PUBLIC_URL = env.str("YUYUE_PUBLIC_URL", default="")
+
+# /readyz fails when more outbox messages than this have waited over 5 minutes.
+YUYUE_READYZ_OUTBOX_BACKLOG = env.int("YUYUE_READYZ_OUTBOX_BACKLOG", default=100)
 
 LOGGING = {
     "version": 1,

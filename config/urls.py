@@ -3,6 +3,8 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView
 
+from booking import apis as booking_apis
+from booking import views as booking_views
 from clinics import views as clinic_views
 from config import health
 
@@ -15,8 +17,23 @@ if settings.YUYUE_ADMIN_REQUIRE_OTP:
 urlpatterns = [
     path("", clinic_views.home, name="home"),
     path("healthz", health.healthz, name="healthz"),
+    path("readyz", health.readyz, name="readyz"),
+    path("status", booking_views.status, name="status"),
+    path("signs/closure/<int:closure_id>", booking_views.sign_closure, name="sign-closure"),
+    path("signs/session/<int:session_id>", booking_views.sign_session, name="sign-session"),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
+    path("api/v1/status", booking_apis.StatusApi.as_view(), name="api-status"),
+    path(
+        "api/v1/staff/closures",
+        booking_apis.StaffClosureListCreateApi.as_view(),
+        name="api-staff-closures",
+    ),
+    path(
+        "api/v1/staff/closures/<int:closure_id>/reopen",
+        booking_apis.StaffClosureReopenApi.as_view(),
+        name="api-staff-closure-reopen",
+    ),
     path("api/v1/schema", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/v1/docs", SpectacularRedocView.as_view(url_name="api-schema"), name="api-docs"),
 ]

@@ -18,6 +18,9 @@ class Account(AbstractUser):
     language = models.CharField(
         _("language"), max_length=10, choices=Language.choices, default=Language.ZH_HANS
     )
+    # The account's openid at the hospital's WeChat Official Account: messages go there
+    # as template messages when it is set and WeChat is configured, by SMS otherwise.
+    wechat_openid = models.CharField(_("WeChat openid"), max_length=64, blank=True, default="")
 
     class Meta(AbstractUser.Meta):
         verbose_name = _("account")

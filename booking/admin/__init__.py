@@ -1,3 +1,7 @@
 """Booking admin pages, one module per part of the domain."""
 
-from booking.admin import bookings  # noqa: F401
+from booking.admin import (
+    bookings,  # noqa: F401
+    closures,  # noqa: F401
+    release,  # noqa: F401
+)

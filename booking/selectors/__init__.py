@@ -6,10 +6,24 @@ from booking.selectors.bookings import (
     holding_dates,
     policy_for_department,
 )
+from booking.selectors.release import release_run_summary
+from booking.selectors.stops import session_alternatives
+from booking.selectors.waitlist import (
+    session_online_places_left,
+    waitlist_closes_at,
+    waitlist_list_for_account,
+    waitlist_position,
+)
 
 __all__ = [
     "booking_get_for_account",
     "booking_list_for_account",
     "holding_dates",
     "policy_for_department",
+    "release_run_summary",
+    "session_alternatives",
+    "session_online_places_left",
+    "waitlist_closes_at",
+    "waitlist_list_for_account",
+    "waitlist_position",
 ]

