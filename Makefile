@@ -34,6 +34,7 @@ run: demo
 	@echo "    patients:  http://$(HOST):$(PORT)/"
 	@echo "    staff:     http://$(HOST):$(PORT)/admin/   (user: admin  password: yuyue-demo-2026)"
 	@echo "    API docs:  http://$(HOST):$(PORT)/api/v1/docs"
+	@echo "    sign-in codes: printed below by the console SMS backend (\"SMS to ***1234: ...\"), no SMS is sent"
 	@echo ""
 	$(PY) manage.py runserver $(HOST):$(PORT)
 

@@ -82,6 +82,7 @@ class ClosureOutputSerializer(serializers.ModelSerializer):
             "notice",
             "notice_en",
             "release_places",
+            "return_places",
             "is_active",
             "sign_url",
         ]
@@ -151,15 +152,30 @@ class StaffClosureListCreateApi(APIView):
         return Response(output, status=status.HTTP_201_CREATED)
 
 
+class ReopenInputSerializer(serializers.Serializer):
+    return_places = serializers.BooleanField(
+        default=False,
+        help_text="Move released places still unbooked at walk-in back to their channels, "
+        "for sessions more than 2 hours ahead.",
+    )
+
+
 class StaffClosureReopenApi(APIView):
     """POST: end the closure now (closure_reopen)."""
 
     permission_classes = [IsVerifiedStaff]
     required_perms = {"POST": ("booking.change_closure",)}
 
-    @extend_schema(request=None, responses=ClosureOutputSerializer)
+    @extend_schema(request=ReopenInputSerializer, responses=ClosureOutputSerializer)
     def post(self, request: Request, closure_id: int) -> Response:
         closure = get_object_or_404(Closure, pk=closure_id)
+        data = ReopenInputSerializer(data=request.data or {})
+        data.is_valid(raise_exception=True)
         now = timezone.now()
-        closure = services.closure_reopen(closure=closure, reopened_by=request.user, now=now)
+        closure = services.closure_reopen(
+            closure=closure,
+            reopened_by=request.user,
+            return_places=data.validated_data["return_places"],
+            now=now,
+        )
         return Response(ClosureOutputSerializer(closure, context={"now": now}).data)

@@ -9,6 +9,6 @@ class BookingConfig(AppConfig):
     def ready(self) -> None:
         from auditlog.registry import auditlog
 
-        from booking import models
+        from booking import models, tasks  # noqa: F401 (tasks: register them by name)
 
         auditlog.register(models.BookingPolicy)

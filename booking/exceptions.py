@@ -3,7 +3,7 @@
 from django.utils.translation import gettext_lazy as _
 from rest_framework import status
 
-from config.errors import YuyueError
+from core.errors import YuyueError
 
 
 class SlotFull(YuyueError):
@@ -82,6 +82,35 @@ class CancelTooLate(YuyueError):
 class NotCancellable(YuyueError):
     code = "not_cancellable"
     message = _("This booking can no longer be cancelled or changed.")
+    http_status = status.HTTP_409_CONFLICT
+
+
+class CancelReasonRequired(YuyueError):
+    code = "cancel_reason_required"
+    message = _("Say why the booking is cancelled: the reason is recorded with it.")
+
+
+class HospitalCancelStaffOnly(YuyueError):
+    code = "hospital_cancel_staff_only"
+    message = _("Only hospital staff can cancel a booking on the hospital's behalf.")
+    http_status = status.HTTP_403_FORBIDDEN
+
+
+class UndoNotPossible(YuyueError):
+    code = "undo_not_possible"
+    message = _("Only a cancellation you made yourself can be undone.")
+    http_status = status.HTTP_409_CONFLICT
+
+
+class UndoExpired(YuyueError):
+    code = "undo_expired"
+    message = _("A cancellation can be undone for %(minutes)d minutes only. Please book again.")
+    http_status = status.HTTP_409_CONFLICT
+
+
+class UndoPlaceGone(YuyueError):
+    code = "undo_place_gone"
+    message = _("The place has already gone to another patient. Please book again.")
     http_status = status.HTTP_409_CONFLICT
 
 
@@ -186,6 +215,11 @@ class ClosureUnknownReason(YuyueError):
 class ClosureNoticeMissing(YuyueError):
     code = "closure_notice_missing"
     message = _("Every closure needs a public notice in Chinese and in English.")
+
+
+class ClosureNoticeTooLong(YuyueError):
+    code = "closure_notice_too_long"
+    message = _("A public notice can be at most %(limit)s characters: it must fit on the sign.")
 
 
 class ClosureAlreadyEnded(YuyueError):

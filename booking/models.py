@@ -5,8 +5,10 @@ import datetime
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from booking import channels
 from clinics.models import Channel, Department, Session, Slot
 from patients.models import Patient
 
@@ -67,6 +69,8 @@ class Booking(models.Model):
     # A booking holds its place unless it was cancelled: quota.booked counts these.
     HOLDING = (Status.CONFIRMED, Status.CHECKED_IN, Status.COMPLETED, Status.NO_SHOW)
     CANCELLED = (Status.CANCELLED_BY_PATIENT, Status.CANCELLED_BY_HOSPITAL)
+    # Still to happen: these a cancellation or a stopped session [停诊] cancels and tells.
+    ACTIVE = (Status.CONFIRMED, Status.CHECKED_IN)
 
     code = models.CharField(_("code"), max_length=12, unique=True, editable=False)
     queue_number = models.PositiveIntegerField(_("queue number"), editable=False)
@@ -107,6 +111,17 @@ class Booking(models.Model):
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
     cancelled_at = models.DateTimeField(_("cancelled at"), null=True, blank=True)
+    # Who cancelled and why: a patient themself, staff on the patient's behalf (status
+    # cancelled_by_patient, cancelled_by staff) or the hospital (cancelled_by_hospital).
+    cancelled_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("cancelled by"),
+    )
+    cancel_reason = models.CharField(_("cancellation reason"), max_length=200, blank=True)
     checked_in_at = models.DateTimeField(_("checked in at"), null=True, blank=True)
 
     class Meta:
@@ -129,10 +144,25 @@ class Booking(models.Model):
             models.CheckConstraint(
                 condition=~Q(idempotency_key=""), name="booking_idempotency_key_not_empty"
             ),
+            models.CheckConstraint(
+                condition=(
+                    Q(
+                        status__in=["cancelled_by_patient", "cancelled_by_hospital"],
+                        cancelled_at__isnull=False,
+                    )
+                    | (
+                        ~Q(status__in=["cancelled_by_patient", "cancelled_by_hospital"])
+                        & Q(cancelled_at__isnull=True, cancelled_by__isnull=True)
+                    )
+                ),
+                name="booking_cancelled_iff_cancelled_at",
+            ),
         ]
         indexes = [
             models.Index(fields=["patient", "visit_date"]),
             models.Index(fields=["slot", "channel", "status"]),
+            # The day's bookings per department: the desk's lists, reports.
+            models.Index(fields=["visit_date", "department", "status"]),
         ]
 
     def __str__(self) -> str:
@@ -140,12 +170,41 @@ class Booking(models.Model):
 
     @property
     def is_active(self) -> bool:
-        return self.status in (self.Status.CONFIRMED, self.Status.CHECKED_IN)
+        return self.status in self.ACTIVE
 
     def is_cancellable_online_at(self, now: datetime.datetime, *, cutoff_minutes: int) -> bool:
         return self.is_active and now <= self.slot.starts_at - datetime.timedelta(
             minutes=cutoff_minutes
         )
+
+
+class ClosureQuerySet(models.QuerySet):
+    """The one place where a closure's scope meets sessions and time."""
+
+    def active_at(self, now: datetime.datetime) -> "ClosureQuerySet":
+        """In force at `now`: starts_at <= now < (ends_at, reopened_at or forever)."""
+        return self.filter(
+            Q(starts_at__lte=now)
+            & (Q(ends_at__isnull=True) | Q(ends_at__gt=now))
+            & (Q(reopened_at__isnull=True) | Q(reopened_at__gt=now))
+        )
+
+    def covering(self, session: Session) -> "ClosureQuerySet":
+        """Whose scope covers `session`: the hospital, its department or the department's
+        parent, its doctor, or the session itself (`session.department` must be loaded)."""
+        department = session.department
+        departments = [department.pk]
+        if department.parent_id is not None:
+            departments.append(department.parent_id)
+        return self.filter(
+            Q(scope=Closure.Scope.HOSPITAL)
+            | Q(scope=Closure.Scope.DEPARTMENT, department_id__in=departments)
+            | Q(scope=Closure.Scope.DOCTOR, doctor_id=session.doctor_id)
+            | Q(scope=Closure.Scope.SESSION, session_id=session.pk)
+        )
+
+    def closing(self, channel: str) -> "ClosureQuerySet":
+        return self.filter(**{channel: True})
 
 
 class Closure(models.Model):
@@ -194,6 +253,11 @@ class Closure(models.Model):
     reopened_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", null=True, blank=True
     )
+    # Asked when reopening: move the released places that are still unbooked at walk-in
+    # back to their channels, for sessions far enough ahead (release.release_return_for_closure).
+    return_places = models.BooleanField(_("move released places back on reopening"), default=False)
+
+    objects = ClosureQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("channel closure")
@@ -221,10 +285,41 @@ class Closure(models.Model):
         indexes = [models.Index(fields=["starts_at", "ends_at"])]
 
     def __str__(self) -> str:
-        return f"{self.get_scope_display()} {self.get_reason_display()} {self.starts_at:%Y-%m-%d %H:%M}"
+        starts_at = timezone.localtime(self.starts_at)
+        return f"{self.get_scope_display()} {self.get_reason_display()} {starts_at:%Y-%m-%d %H:%M}"
 
     def channels(self) -> list[str]:
-        return [c for c in (Channel.ONLINE, Channel.PHONE, Channel.WALKIN) if getattr(self, c)]
+        return [c for c in channels.CLOSABLE if getattr(self, c)]
+
+    def session_q(self, prefix: str = "") -> Q:
+        """The sessions this closure's scope covers, as a filter on Session (or on a
+        relation to it, with `prefix` such as "session__"). The inverse of
+        `ClosureQuerySet.covering`; no query."""
+        if self.scope == self.Scope.DEPARTMENT:
+            return Q(**{f"{prefix}department_id": self.department_id}) | Q(
+                **{f"{prefix}department__parent_id": self.department_id}
+            )
+        if self.scope == self.Scope.DOCTOR:
+            return Q(**{f"{prefix}doctor_id": self.doctor_id})
+        if self.scope == self.Scope.SESSION:
+            return Q(**{f"{prefix}pk" if not prefix else f"{prefix}id": self.session_id})
+        return Q()
+
+    def covers(self, session: Session) -> bool:
+        """In memory, what `Closure.objects.covering(session)` asks the database
+        (`session.department` must be loaded). No query."""
+        return (
+            self.covers_department(session.department)
+            or (self.scope == self.Scope.DOCTOR and self.doctor_id == session.doctor_id)
+            or (self.scope == self.Scope.SESSION and self.session_id == session.pk)
+        )
+
+    def covers_department(self, department: Department) -> bool:
+        """Closes the whole of `department` (hospital, it, or its parent). No query."""
+        return self.scope == self.Scope.HOSPITAL or (
+            self.scope == self.Scope.DEPARTMENT
+            and self.department_id in (department.pk, department.parent_id)
+        )
 
 
 class Notice(models.Model):
@@ -288,6 +383,12 @@ class ReleaseRun(models.Model):
     cursor = models.BigIntegerField(default=0)
     places_moved = models.PositiveIntegerField(_("places moved"), default=0)
     sessions_touched = models.PositiveIntegerField(_("sessions"), default=0)
+    # Places freed by cancellations while the closure held, moved to walk-in too.
+    places_freed_moved = models.PositiveIntegerField(_("freed places moved"), default=0)
+    # Reopening with return_places: places moved back from walk-in, resumable by cursor.
+    places_returned = models.PositiveIntegerField(_("places moved back"), default=0)
+    return_cursor = models.BigIntegerField(default=0)
+    returned_at = models.DateTimeField(_("moved back at"), null=True, blank=True)
     error = models.CharField(_("error"), max_length=500, blank=True)
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     started_at = models.DateTimeField(_("started at"), null=True, blank=True)
@@ -310,18 +411,56 @@ class ReleaseRun(models.Model):
 
 
 class HeldPlace(models.Model):
-    """A place freed by a cancellation with no waitlist, held back until `release_at`."""
+    """A place freed by a cancellation, held back until the waitlist takes it or
+    `release_at` passes; `outcome` says where it went."""
+
+    class Outcome(models.TextChoices):
+        HELD = "held", _("Held")
+        WAITLIST = "waitlist", _("Booked from the waitlist")
+        RETURNED = "returned", _("Returned to its channel")
+        WALKIN = "walkin", _("Moved to walk-in (channel closed)")
+        UNDONE = "undone", _("Taken back: the cancellation was undone")
 
     quota = models.ForeignKey("clinics.Quota", on_delete=models.CASCADE, related_name="held_places")
-    freed_by = models.OneToOneField(
-        Booking, on_delete=models.CASCADE, related_name="held_place", verbose_name=_("freed by")
+    # A booking may free its place more than once: cancelled, undone, cancelled again.
+    freed_by = models.ForeignKey(
+        Booking, on_delete=models.CASCADE, related_name="held_places", verbose_name=_("freed by")
     )
     release_at = models.DateTimeField(_("returns to the pool at"))
     released_at = models.DateTimeField(_("returned at"), null=True, blank=True)
+    outcome = models.CharField(
+        _("outcome"), max_length=10, choices=Outcome.choices, default=Outcome.HELD
+    )
+    taken_by = models.ForeignKey(
+        Booking,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("taken by"),
+    )
 
     class Meta:
         verbose_name = _("held place")
         verbose_name_plural = _("held places")
+        constraints = [
+            models.CheckConstraint(
+                condition=(
+                    Q(outcome="held", released_at__isnull=True, taken_by__isnull=True)
+                    | Q(
+                        outcome__in=["waitlist", "undone"],
+                        released_at__isnull=False,
+                        taken_by__isnull=False,
+                    )
+                    | Q(
+                        outcome__in=["returned", "walkin"],
+                        released_at__isnull=False,
+                        taken_by__isnull=True,
+                    )
+                ),
+                name="heldplace_outcome_consistent",
+            ),
+        ]
         indexes = [
             models.Index(
                 fields=["release_at"],
@@ -331,7 +470,7 @@ class HeldPlace(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.quota_id} until {self.release_at}"
+        return f"{self.quota_id} until {timezone.localtime(self.release_at):%Y-%m-%d %H:%M}"
 
 
 class WaitlistEntry(models.Model):
@@ -376,6 +515,11 @@ class WaitlistEntry(models.Model):
                 fields=["patient", "session"],
                 condition=Q(status="waiting"),
                 name="waitlist_one_entry_per_patient_session",
+            ),
+            models.CheckConstraint(
+                condition=Q(status="booked", booking__isnull=False)
+                | (~Q(status="booked") & Q(booking__isnull=True)),
+                name="waitlist_booked_iff_booking",
             ),
         ]
         indexes = [models.Index(fields=["session", "status", "created_at"])]

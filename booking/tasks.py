@@ -7,7 +7,9 @@ from celery import shared_task
 from django.db import OperationalError
 
 from booking.models import Closure
+from booking.selectors import session_horizon
 from booking.services import release, waitlist
+from clinics.services import sessions_generate
 
 _RETRY = {
     "autoretry_for": (OperationalError,),
@@ -59,3 +61,19 @@ def release_held_places_task() -> dict[str, int]:
 def waitlist_close_due_task() -> int:
     """Beat, at 20:00: close the waiting entries of tomorrow's (and earlier) sessions."""
     return waitlist.waitlist_close_due()
+
+
+@shared_task(**_RETRY)
+def release_return_task(closure_id: int) -> dict[str, int] | None:
+    """Published on commit when a closure is reopened with return_places."""
+    run = release.release_return_for_closure(closure_id=closure_id)
+    if run is None:
+        return None
+    return {"run": run.pk, "places_returned": run.places_returned}
+
+
+@shared_task(**_RETRY)
+def sessions_generate_task() -> dict[str, int]:
+    """Beat, daily: make sure each department's booking window of sessions exists (its
+    policy's `window_days` ahead). Here, not in clinics: the window is booking's rule."""
+    return sessions_generate(horizon_days=session_horizon()).as_dict()

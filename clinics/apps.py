@@ -11,8 +11,9 @@ class ClinicsConfig(AppConfig):
 
         from clinics import models
 
-        # Every staff change to the catalogue and to capacity is audited (invariant 2).
+        # Every staff change to the catalogue is audited. Capacity moves by conditional
+        # UPDATEs that the audit log never sees: each one writes a CapacityChange row
+        # instead (clinics.services.quota_capacity_move / quota_capacity_set).
         for model in (models.Department, models.Doctor, models.Room, models.ScheduleTemplate):
             auditlog.register(model)
         auditlog.register(models.Session, exclude_fields=["last_queue_number"])
-        auditlog.register(models.Quota, include_fields=["capacity"])

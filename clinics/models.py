@@ -6,8 +6,10 @@ Capacity lives on `Quota` rows, one per slot and channel; the database refuses a
 
 import datetime
 
+from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 
@@ -44,8 +46,8 @@ class Department(models.Model):
     """Ophthalmology and its sub-clinics (`parent` points at ophthalmology)."""
 
     code = models.SlugField(_("code"), max_length=40, unique=True)
+    # Name and location have a column per language (clinics/translation.py).
     name = models.CharField(_("name"), max_length=60)
-    name_en = models.CharField(_("English name"), max_length=80)
     parent = models.ForeignKey(
         "self",
         on_delete=models.PROTECT,
@@ -78,8 +80,9 @@ class Doctor(models.Model):
     department = models.ForeignKey(
         Department, on_delete=models.PROTECT, related_name="doctors", verbose_name=_("department")
     )
+    # Name (pinyin in English), specialties and bio have a column per language
+    # (clinics/translation.py).
     name = models.CharField(_("name"), max_length=50)
-    name_en = models.CharField(_("name in pinyin"), max_length=80, blank=True)
     title = models.CharField(_("title"), max_length=20, choices=Title.choices)
     level = models.CharField(_("clinic level"), max_length=10, choices=ClinicLevel.choices)
     fee = models.DecimalField(_("fee (yuan)"), max_digits=7, decimal_places=2)
@@ -232,6 +235,10 @@ class Session(models.Model):
             models.CheckConstraint(
                 condition=Q(starts_at__lt=F("ends_at")), name="session_starts_before_it_ends"
             ),
+            # The target of booking's composite foreign key (session, department, date).
+            models.UniqueConstraint(
+                fields=["id", "department", "date"], name="session_id_department_date"
+            ),
         ]
         indexes = [models.Index(fields=["date", "department"])]
 
@@ -261,10 +268,19 @@ class Slot(models.Model):
             models.CheckConstraint(
                 condition=Q(starts_at__lt=F("ends_at")), name="slot_starts_before_it_ends"
             ),
+            # DESIGN: time bands of 30 minutes or less.
+            models.CheckConstraint(
+                condition=Q(ends_at__lte=F("starts_at") + datetime.timedelta(minutes=30)),
+                name="slot_at_most_30_minutes",
+            ),
+            # The target of booking's composite foreign key (slot, session): a booking's
+            # denormalised session is always its slot's (PostgreSQL, booking 0004).
+            models.UniqueConstraint(fields=["id", "session"], name="slot_id_session"),
         ]
 
     def __str__(self) -> str:
-        return f"{self.session} {self.starts_at:%H:%M}"
+        # Stored in UTC; people read Beijing time.
+        return f"{self.session} {timezone.localtime(self.starts_at):%H:%M}"
 
     def has_started(self, now: datetime.datetime) -> bool:
         return self.starts_at <= now
@@ -301,3 +317,51 @@ class Quota(models.Model):
     @property
     def available(self) -> int:
         return self.capacity - self.booked - self.held
+
+
+class CapacityChange(models.Model):
+    """One change of a quota's capacity: who, when, why. Written by the services that
+    move capacity (`clinics.services.quota_capacity_move`, `quota_capacity_set`), in the
+    same transaction as the change, so the log and the quotas never disagree.
+
+    A move between two quotas of one slot is two rows with opposite deltas and one
+    `move` id: their sum is 0 (invariant 2). A staff edit is one row.
+    """
+
+    class Reason(models.TextChoices):
+        CLOSURE_RELEASE = "closure_release", _("Released by a channel closure")
+        PRE_SESSION_RELEASE = "pre_session_release", _("Released before the session")
+        FREED_PLACE = "freed_place", _("Freed place moved to walk-in")
+        CLOSURE_RETURN = "closure_return", _("Returned when a closure was reopened")
+        STAFF_EDIT = "staff_edit", _("Changed by staff")
+
+    quota = models.ForeignKey(
+        Quota, on_delete=models.CASCADE, related_name="capacity_changes", verbose_name=_("quota")
+    )
+    delta = models.IntegerField(_("change"))
+    capacity_after = models.PositiveIntegerField(_("capacity after"))
+    reason = models.CharField(_("reason"), max_length=24, choices=Reason.choices)
+    move = models.UUIDField(_("move"), null=True, blank=True, db_index=True)
+    # What caused it, e.g. "release_run:12" or "booking:345": the booking app's words.
+    ref = models.CharField(_("caused by"), max_length=60, blank=True, db_index=True)
+    note = models.CharField(_("note"), max_length=200, blank=True)
+    changed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("changed by"),
+    )
+    created_at = models.DateTimeField(_("at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("capacity change")
+        verbose_name_plural = _("capacity changes")
+        ordering = ["-created_at", "-pk"]
+        constraints = [
+            models.CheckConstraint(condition=~Q(delta=0), name="capacity_change_not_zero"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.quota_id} {self.delta:+d} ({self.reason})"

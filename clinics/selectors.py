@@ -1,12 +1,12 @@
 """Reads of the clinic catalogue and the slot inventory, for the public pages.
 
 Every function here runs a fixed number of queries, whatever the number of rows:
-the home page lists a week of sessions and must not grow a query per session.
+the home page lists the booking window's sessions and must not grow a query per session.
 """
 
 import datetime
 
-from django.db.models import F, Prefetch, Q, QuerySet, Sum
+from django.db.models import F, Max, Prefetch, Q, QuerySet, Sum
 
 from clinics.models import Channel, Department, Doctor, Quota, Session
 
@@ -50,18 +50,25 @@ def doctor_list(*, department: Department | None = None) -> QuerySet[Doctor]:
 
 
 def session_list_upcoming(
-    *, start: datetime.date, days: int, department: Department | None = None
+    *,
+    start: datetime.date,
+    days: int,
+    department: Department | None = None,
+    now: datetime.datetime | None = None,
 ) -> list[Session]:
     """Open and stopped sessions dated in [start, start + days), in time order.
 
     Each session carries:
     - `places_left`: channel value -> sum over its slots of `capacity - booked - held`
-      (every channel is present; a channel without quota rows shows 0);
-    - `places_total`: the sum of the capacity of all its quotas, every channel.
+      (every channel is present; a channel without quota rows shows 0); with `now`,
+      only over the slots that have not started at `now` (`Slot.has_started`);
+    - `places_total`: the sum of the capacity of all its quotas, every channel;
+    - `last_slot_starts_at`: when its last slot starts (None without slots).
 
     A stopped session is listed too (with `is_stopped` true) so patients see that it
     will not take place. Two queries, whatever the number of sessions: the sessions
-    with doctor, department and room joined, then one grouped aggregate of the quotas.
+    with doctor, department (and its parent) and room joined, then one grouped
+    aggregate of the quotas.
     """
     end = start + datetime.timedelta(days=days)
     sessions = list(
@@ -71,27 +78,36 @@ def session_list_upcoming(
             status__in=[Session.Status.OPEN, Session.Status.STOPPED],
         )
         .filter(_department_filter(department))
-        .select_related("doctor", "department", "room")
+        .select_related("doctor", "department__parent", "room")
         # Date first so a template can regroup by day even if a session starts past midnight.
         .order_by("date", "starts_at", "doctor__name", "pk")
     )
     if not sessions:
         return sessions
 
+    not_started = Q(slot__starts_at__gt=now) if now is not None else None
     totals = (
         Quota.objects.filter(slot__session__in=[session.pk for session in sessions])
         .values("slot__session_id", "channel")
-        .annotate(capacity=Sum("capacity"), taken=Sum(F("booked") + F("held")))
+        .annotate(
+            places=Sum("capacity"),
+            left=Sum(F("capacity") - F("booked") - F("held"), filter=not_started),
+            last_slot_starts_at=Max("slot__starts_at"),
+        )
         .order_by()
     )
     left: dict[int, dict[str, int]] = {}
     capacity: dict[int, int] = {}
+    last_slot: dict[int, datetime.datetime] = {}
     for row in totals:
         session_id = row["slot__session_id"]
-        left.setdefault(session_id, {})[row["channel"]] = row["capacity"] - row["taken"]
-        capacity[session_id] = capacity.get(session_id, 0) + row["capacity"]
+        left.setdefault(session_id, {})[row["channel"]] = row["left"] or 0
+        capacity[session_id] = capacity.get(session_id, 0) + row["places"]
+        if session_id not in last_slot or row["last_slot_starts_at"] > last_slot[session_id]:
+            last_slot[session_id] = row["last_slot_starts_at"]
 
     for session in sessions:
         session.places_left = {channel.value: 0 for channel in Channel} | left.get(session.pk, {})
         session.places_total = capacity.get(session.pk, 0)
+        session.last_slot_starts_at = last_slot.get(session.pk)
     return sessions

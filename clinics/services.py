@@ -6,16 +6,24 @@ a rerun, a retried task or two workers at once create each session exactly once.
 """
 
 import datetime
-from collections.abc import Collection, Iterable
+import uuid
+from collections.abc import Callable, Collection, Iterable
 from dataclasses import asdict, dataclass
+from typing import TYPE_CHECKING
 
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Model
+from django.db.models import F, Model
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from clinics.exceptions import InvalidScheduleTemplate, SessionExists
+from clinics.exceptions import (
+    CapacityBelowTaken,
+    CapacityReasonRequired,
+    InvalidScheduleTemplate,
+    SessionExists,
+)
 from clinics.models import (
+    CapacityChange,
     Channel,
     Department,
     Doctor,
@@ -27,6 +35,9 @@ from clinics.models import (
     Slot,
 )
 
+if TYPE_CHECKING:  # the user model, for type hints only: clinics imports no other app
+    from patients.models import Account
+
 # The order in which quota_split hands out the rounding places when remainders tie.
 CHANNEL_ORDER: tuple[Channel, ...] = (
     Channel.ONLINE,
@@ -34,9 +45,11 @@ CHANNEL_ORDER: tuple[Channel, ...] = (
     Channel.WALKIN,
     Channel.RESERVED,
 )
-BOOKING_WINDOW_DAYS = 7
-# Today plus the 7-day booking window: the newest bookable day must exist before it opens.
-GENERATE_DAYS = BOOKING_WINDOW_DAYS + 1
+# How many days ahead of today sessions are made when the caller names no horizon
+# (DESIGN.md's default booking window; the template admin action). The booking window
+# is booking's rule, per department: its beat task and the generate_sessions command
+# pass `horizon_days` from each department's policy, so clinics imports nothing of it.
+DEFAULT_HORIZON_DAYS = 7
 MAX_SLOT_MINUTES = 30  # DESIGN: time bands of 30 minutes or less
 MIN_SLOT_MINUTES = 5
 _BATCH_SIZE = 1000
@@ -103,48 +116,65 @@ def sessions_generate(
     *,
     start: datetime.date | None = None,
     days: int | None = None,
+    horizon_days: Callable[[Department], int] | None = None,
     template_ids: Collection[int] | None = None,
 ) -> GenerationResult:
-    """Create the missing sessions for `days` dates from `start` from the active templates.
+    """Create the missing sessions from the active templates, from `start` (default:
+    today, Asia/Shanghai).
 
-    Defaults: from today (Asia/Shanghai) for today plus the booking window. Templates
-    that are inactive or whose doctor is inactive are skipped; `template_ids` limits
-    the run to those templates (the admin action). Safe to run twice or concurrently:
-    what exists is counted in `skipped_existing`, never duplicated. Every template is
-    checked before anything is written: one unusable template (InvalidScheduleTemplate)
-    stops the run with nothing created, and names the template.
+    How far: with `days`, that many dates from `start` for every template (an explicit
+    override); else, per template, every date from `start` up to `start +
+    horizon_days(department)` inclusive (the booking app passes each department's
+    booking window, so the newest bookable day exists before it opens); else
+    DEFAULT_HORIZON_DAYS ahead. `horizon_days` is called once per department.
+
+    Templates that are inactive or whose doctor or department is inactive are skipped;
+    `template_ids` limits the run to those templates (the admin action). Safe to run
+    twice or concurrently: what exists is counted in `skipped_existing`, never
+    duplicated. Every template with a date in the run is checked before anything is
+    written: one unusable template (InvalidScheduleTemplate) stops the run with nothing
+    created, and names the template.
     """
     start = start or timezone.localdate(timezone=timezone.get_default_timezone())
-    days = GENERATE_DAYS if days is None else days
-    if days < 1:
-        raise ValueError("days must be at least 1")
-    dates = [start + datetime.timedelta(days=offset) for offset in range(days)]
+    if days is not None:
+        if days < 1:
+            raise ValueError("days must be at least 1")
+        last_offset = _same_for_all(days - 1)
+    else:
+        last_offset = horizon_days or _same_for_all(DEFAULT_HORIZON_DAYS)
 
     templates = ScheduleTemplate.objects.filter(
-        is_active=True,
-        doctor__is_active=True,
-        department__is_active=True,
-        weekday__in={day.weekday() for day in dates},
-    ).select_related("doctor")
+        is_active=True, doctor__is_active=True, department__is_active=True
+    ).select_related("doctor", "department")
     if template_ids is not None:
         templates = templates.filter(pk__in=template_ids)
-    templates = list(templates.order_by("pk"))
-    for template in templates:
+    ahead: dict[int, int] = {}
+    dated: list[tuple[ScheduleTemplate, list[datetime.date]]] = []
+    for template in templates.order_by("pk"):
+        if template.department_id not in ahead:
+            offset = last_offset(template.department)
+            if offset < 0:
+                raise ValueError(f"horizon for {template.department} is negative: {offset}")
+            ahead[template.department_id] = offset
+        dates = [
+            start + datetime.timedelta(days=n)
+            for n in range(ahead[template.department_id] + 1)
+            if (start + datetime.timedelta(days=n)).weekday() == template.weekday
+        ]
+        if dates:
+            dated.append((template, dates))
+    for template, _dates in dated:
         _template_check(template)
-    plans = [
-        _Plan.from_template(template, day)
-        for day in dates
-        for template in templates
-        if template.weekday == day.weekday()
-    ]
+    plans = [_Plan.from_template(template, day) for template, dates in dated for day in dates]
     if not plans:
         return GenerationResult()
 
     with transaction.atomic():
         existing = set(
-            Session.objects.filter(date__gte=dates[0], date__lte=dates[-1]).values_list(
-                "doctor_id", "date", "half_day"
-            )
+            Session.objects.filter(
+                date__gte=min(plan.date for plan in plans),
+                date__lte=max(plan.date for plan in plans),
+            ).values_list("doctor_id", "date", "half_day")
         )
         created = _sessions_insert([plan for plan in plans if plan.key not in existing])
         slots, places = _slots_and_quotas_create(created)
@@ -154,6 +184,10 @@ def sessions_generate(
         places_created=places,
         skipped_existing=len(plans) - len(created),
     )
+
+
+def _same_for_all(offset: int) -> Callable[[Department], int]:
+    return lambda department: offset
 
 
 def session_add(
@@ -171,13 +205,14 @@ def session_add(
 ) -> Session:
     """Add a session by hand [加诊], with its slots and quotas; level and fee are the doctor's.
 
-    Refuses slots longer than 30 minutes or any other unusable shape
-    (InvalidScheduleTemplate), and a second session for the doctor in the same
-    half-day (SessionExists), even when the other one is being added concurrently.
+    Refuses what `session_add_check` refuses, and a second session for the doctor in
+    the same half-day (SessionExists) even when the other one is being added
+    concurrently.
     """
-    if half_day not in HalfDay.values:
-        raise InvalidScheduleTemplate(reason=_("unknown half-day"))
-    _schedule_check(
+    session_add_check(
+        doctor=doctor,
+        date=date,
+        half_day=half_day,
         start_time=start_time,
         slot_minutes=slot_minutes,
         slot_count=slot_count,
@@ -204,6 +239,37 @@ def session_add(
             raise SessionExists()
         _slots_and_quotas_create(created)
     return created[0][0]
+
+
+def session_add_check(
+    *,
+    doctor: Doctor,
+    date: datetime.date,
+    half_day: str,
+    start_time: datetime.time,
+    slot_minutes: int,
+    slot_count: int,
+    places_per_slot: int,
+    split: dict[str, int],
+) -> None:
+    """Refuse a session that `session_add` would refuse; write nothing. Forms call it to
+    show the refusal before saving.
+
+    Refuses slots longer than 30 minutes or any other unusable shape
+    (InvalidScheduleTemplate), and a doctor's second session in a half-day
+    (SessionExists; `session_add` checks again as it inserts).
+    """
+    if half_day not in HalfDay.values:
+        raise InvalidScheduleTemplate(reason=_("unknown half-day"))
+    _schedule_check(
+        start_time=start_time,
+        slot_minutes=slot_minutes,
+        slot_count=slot_count,
+        places_per_slot=places_per_slot,
+        split=split,
+    )
+    if Session.objects.filter(doctor_id=doctor.pk, date=date, half_day=half_day).exists():
+        raise SessionExists()
 
 
 @dataclass(frozen=True)
@@ -389,4 +455,92 @@ def _split_check(split: dict[str, int]) -> None:
     if unknown or any(not 0 <= p <= 100 for p in percents) or sum(percents) != 100:
         raise InvalidScheduleTemplate(
             reason=_("the channel percentages must each be 0 to 100 and add up to 100")
+        )
+
+
+# --- capacity: every change recorded ----------------------------------------------
+
+
+def quota_capacity_move(
+    *,
+    from_quota_id: int,
+    to_quota_id: int,
+    places: int,
+    reason: str,
+    ref: str = "",
+    changed_by: "Account | None" = None,
+    from_held: bool = False,
+) -> None:
+    """Move `places` of capacity from one quota to another quota of the same slot, and
+    record the move (two CapacityChange rows, one move id, deltas summing to 0).
+
+    Must be called inside a transaction that holds both quota rows' locks (taken in
+    primary-key order). `from_held` moves places that are held back on the source quota
+    (a freed place): its `held` drops with its capacity. Raises RuntimeError when the
+    source cannot give them: the caller's locks make that a bug, never a user error.
+    """
+    if places <= 0:
+        return
+    source = Quota.objects.filter(pk=from_quota_id)
+    if from_held:
+        taken = source.filter(held__gte=places).update(
+            capacity=F("capacity") - places, held=F("held") - places
+        )
+    else:
+        taken = source.filter(capacity__gte=F("booked") + F("held") + places).update(
+            capacity=F("capacity") - places
+        )
+    if taken != 1:
+        raise RuntimeError(f"quota {from_quota_id} cannot give {places} places")
+    Quota.objects.filter(pk=to_quota_id).update(capacity=F("capacity") + places)
+    after = dict(
+        Quota.objects.filter(pk__in=(from_quota_id, to_quota_id)).values_list("pk", "capacity")
+    )
+    move = uuid.uuid4()
+    CapacityChange.objects.bulk_create(
+        [
+            CapacityChange(
+                quota_id=quota_id,
+                delta=delta,
+                capacity_after=after[quota_id],
+                reason=reason,
+                move=move,
+                ref=ref,
+                changed_by=changed_by,
+            )
+            for quota_id, delta in ((from_quota_id, -places), (to_quota_id, places))
+        ]
+    )
+
+
+def quota_capacity_set(
+    *, quota: Quota, capacity: int, changed_by: "Account", note: str
+) -> CapacityChange | None:
+    """Staff set a quota's capacity on purpose (e.g. a doctor sees more patients), with
+    a reason: the one change that alters a slot's total (invariant 2), recorded.
+
+    Locks the quota row; never below its booked and held places. Returns None when the
+    capacity is already that. Refuses with: capacity_reason_required, capacity_below_taken.
+    """
+    note = (note or "").strip()
+    if not note:
+        raise CapacityReasonRequired()
+    with transaction.atomic():
+        locked = Quota.objects.select_for_update().get(pk=quota.pk)
+        delta = capacity - locked.capacity
+        if delta == 0:
+            return None
+        taken = locked.booked + locked.held
+        changed = Quota.objects.filter(pk=locked.pk, booked__lte=capacity - F("held")).update(
+            capacity=capacity
+        )
+        if not changed or capacity < 0:
+            raise CapacityBelowTaken(taken=taken)
+        return CapacityChange.objects.create(
+            quota=locked,
+            delta=delta,
+            capacity_after=capacity,
+            reason=CapacityChange.Reason.STAFF_EDIT,
+            note=note[:200],
+            changed_by=changed_by,
         )

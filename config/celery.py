@@ -18,8 +18,9 @@ app.autodiscover_tasks(["config"], related_name="heartbeat")
 # Periodic work. Beat uses django-celery-beat's database scheduler, which also
 # reads this static schedule; ops can add or pause entries in the admin.
 app.conf.beat_schedule = {
+    # Each department's booking window of sessions (its policy), so booking's task.
     "generate-sessions-daily": {
-        "task": "clinics.tasks.sessions_generate_task",
+        "task": "booking.tasks.sessions_generate_task",
         "schedule": crontab(hour=1, minute=0),
     },
     "worker-heartbeat": {

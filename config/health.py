@@ -6,16 +6,15 @@ recently (when tasks do not run in-process), and the outbox is not backing up.
 It answers 200 when every check passes, 503 otherwise, naming the failures.
 """
 
-import datetime
 import time
 from collections.abc import Callable
 
 from django.conf import settings
 from django.db import connection
 from django.http import HttpRequest, JsonResponse
-from django.utils import timezone
 
 from config.heartbeat import last_heartbeat
+from notifications.selectors import outbox_health
 
 OK = "ok"
 SKIPPED = "skipped"
@@ -23,7 +22,6 @@ FAIL = "fail"
 
 # beat runs the heartbeat every 30 s: four missed beats mean no worker is working.
 HEARTBEAT_MAX_AGE_SECONDS = 120
-OUTBOX_PENDING_AGE = datetime.timedelta(minutes=5)
 
 
 def healthz(request: HttpRequest) -> JsonResponse:
@@ -80,23 +78,7 @@ def check_worker() -> dict:
 
 
 def check_outbox() -> dict:
-    threshold = settings.YUYUE_READYZ_OUTBOX_BACKLOG
-    try:
-        from notifications.selectors import outbox_health
-    except ImportError:
-        outbox_health = None
-    if outbox_health is not None:
-        return _from_outbox_health(outbox_health(), threshold=threshold)
-    from notifications.models import OutboxMessage
-
-    backlog = OutboxMessage.objects.filter(
-        status=OutboxMessage.Status.PENDING,
-        created_at__lt=timezone.now() - OUTBOX_PENDING_AGE,
-    ).count()
-    result = {"status": OK if backlog <= threshold else FAIL, "backlog": backlog}
-    if backlog > threshold:
-        result["error"] = "backlog over threshold"
-    return result
+    return _from_outbox_health(outbox_health(), threshold=settings.YUYUE_READYZ_OUTBOX_BACKLOG)
 
 
 def _from_outbox_health(health, *, threshold: int) -> dict:

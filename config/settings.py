@@ -38,6 +38,8 @@ ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["127.0.0.1", "localhos
 CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
 
 INSTALLED_APPS = [
+    # Before the admin: catalogue translation fields exist before admin modules load.
+    "modeltranslation",
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",
@@ -89,6 +91,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "booking.context_processors.public_notices",
+                "core.hospital.hospital_facts",
             ],
         },
     },
@@ -102,10 +105,21 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "patients.Account"
+# Patients sign in with their phone and a one-time code (patients/urls.py).
+LOGIN_URL = "patients:sign-in"
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
     "django.contrib.auth.backends.ModelBackend",
 ]
+# A patient's session ends after 30 minutes without a request: patients.views sets this
+# expiry at sign-in, and it moves forward on every request that has a session. A visitor
+# without a session (the start page, browsing) never gets one written; a signed-in page
+# costs one UPDATE. After expiry, login_required pages send the patient to sign in with
+# `next`, and the booking steps (GET pages, choices in the query string) resume there.
+YUYUE_PATIENT_SESSION_IDLE_SECONDS = 30 * 60
+SESSION_SAVE_EVERY_REQUEST = True
+SESSION_COOKIE_SAMESITE = "Lax"
+SESSION_COOKIE_HTTPONLY = True
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
@@ -120,6 +134,11 @@ USE_I18N = True
 LANGUAGE_CODE = "zh-hans"
 LANGUAGES = [("zh-hans", _("Simplified Chinese")), ("en", _("English"))]
 LOCALE_PATHS = [BASE_DIR / "locale"]
+# The catalogue's patient-visible text (names, locations, specialties, room names) has a
+# column per language (django-modeltranslation, clinics/translation.py): `name` reads the
+# active language's, and English falls back to Chinese while its text is empty.
+MODELTRANSLATION_DEFAULT_LANGUAGE = "zh-hans"
+MODELTRANSLATION_FALLBACK_LANGUAGES = {"default": ("zh-hans",)}
 
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
@@ -236,6 +255,8 @@ AXES_COOLOFF_TIME = 1  # hours
 AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
 AXES_RESET_ON_SUCCESS = True
 AXES_VERBOSE = False
+# Patients' code sign-ins are not axes' business (patients/axes.py).
+AXES_HANDLER = "patients.axes.StaffOnlyAxesHandler"
 
 # Staff pages need a verified second factor (django-otp) outside development.
 YUYUE_ADMIN_REQUIRE_OTP = env.bool("YUYUE_ADMIN_REQUIRE_OTP", default=not DEBUG)
@@ -252,13 +273,28 @@ REST_FRAMEWORK = {
 SPECTACULAR_SETTINGS = {"TITLE": "Yuyue API", "VERSION": "1.0.0"}
 
 # Hospital facts shown to patients (emergency address, phones, windows).
-YUYUE_HOSPITAL_NAME = env.str(
-    "YUYUE_HOSPITAL_NAME", default="示范医院眼科中心 Demo Hospital Eye Centre"
+# Name and address in Chinese and in English (`core.hospital` picks by language); an
+# empty English text shows the Chinese one.
+
+
+def _demo_english(chinese_variable: str, demo: str) -> str:
+    """The demo's English text only while the Chinese text is the demo's too: a hospital
+    that sets its own address must never show patients the demo's."""
+    return "" if chinese_variable in env else demo
+
+
+YUYUE_HOSPITAL_NAME = env.str("YUYUE_HOSPITAL_NAME", default="示范医院眼科中心")
+YUYUE_HOSPITAL_NAME_EN = env.str(
+    "YUYUE_HOSPITAL_NAME_EN",
+    default=_demo_english("YUYUE_HOSPITAL_NAME", "Demo Hospital Eye Centre"),
 )
 YUYUE_HOSPITAL_PHONE = env.str("YUYUE_HOSPITAL_PHONE", default="010-0000-0000")
-YUYUE_HOSPITAL_ADDRESS = env.str(
-    "YUYUE_HOSPITAL_ADDRESS",
-    default="急诊楼 1 层，示范路 1 号 / Emergency building, ground floor, 1 Demo Road",
+YUYUE_HOSPITAL_ADDRESS = env.str("YUYUE_HOSPITAL_ADDRESS", default="急诊楼 1 层，示范路 1 号")
+YUYUE_HOSPITAL_ADDRESS_EN = env.str(
+    "YUYUE_HOSPITAL_ADDRESS_EN",
+    default=_demo_english(
+        "YUYUE_HOSPITAL_ADDRESS", "Emergency building, ground floor, 1 Demo Road"
+    ),
 )
 # Printed on the signs put up when booking is closed: where and when to register on site.
 YUYUE_WALKIN_WINDOWS = env.str(

@@ -5,8 +5,8 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView
 
 from booking import apis as booking_apis
 from booking import views as booking_views
-from clinics import views as clinic_views
 from config import health
+from core import views as core_views
 
 if settings.YUYUE_ADMIN_REQUIRE_OTP:
     from django_otp.admin import OTPAdminSite
@@ -15,13 +15,18 @@ if settings.YUYUE_ADMIN_REQUIRE_OTP:
     admin.site.__class__ = OTPAdminSite
 
 urlpatterns = [
-    path("", clinic_views.home, name="home"),
+    path("", booking_views.home, name="home"),
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),
     path("status", booking_views.status, name="status"),
+    path("clinics/", booking_views.browse, name="browse"),
+    path("clinics/<slug:code>/", booking_views.browse_department, name="browse-department"),
+    path("text-size", core_views.text_size, name="text-size"),
     path("signs/closure/<int:closure_id>", booking_views.sign_closure, name="sign-closure"),
     path("signs/session/<int:session_id>", booking_views.sign_session, name="sign-session"),
     path("i18n/", include("django.conf.urls.i18n")),
+    path("account/", include("patients.urls")),
+    path("book/", include("booking.urls")),
     path("admin/", admin.site.urls),
     path("api/v1/status", booking_apis.StatusApi.as_view(), name="api-status"),
     path(

@@ -5,6 +5,8 @@ from django.utils.translation import ngettext
 from notifications import services
 from notifications.models import OutboxMessage, Reminder
 
+SIGN_IN_CODE_KIND = "sign_in_code"
+
 
 @admin.register(OutboxMessage)
 class OutboxMessageAdmin(admin.ModelAdmin):
@@ -25,13 +27,22 @@ class OutboxMessageAdmin(admin.ModelAdmin):
     )
     list_filter = ("status", "kind", "channel", "delivered_via", "language")
     search_fields = ("dedupe_key",)
-    exclude = ("recipient",)
+    # Neither the number nor, for a sign-in code, the code: a staff member who could read
+    # a live code could sign in as the patient.
+    exclude = ("recipient", "context")
     readonly_fields = [
         "masked_recipient",
-        *(f.name for f in OutboxMessage._meta.fields if f.name != "recipient"),
+        "safe_context",
+        *(f.name for f in OutboxMessage._meta.fields if f.name not in ("recipient", "context")),
     ]
     date_hierarchy = "created_at"
     actions = ["retry_failed"]
+
+    @admin.display(description=_("context"))
+    def safe_context(self, obj: OutboxMessage) -> dict:
+        if obj.kind == SIGN_IN_CODE_KIND:
+            return {key: "******" if key == "code" else value for key, value in obj.context.items()}
+        return obj.context
 
     def has_add_permission(self, request) -> bool:
         return False

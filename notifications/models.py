@@ -74,6 +74,12 @@ class OutboxMessage(models.Model):
                 name="outbox_due_idx",
             ),
             models.Index(fields=["account", "-created_at"], name="outbox_inbox_idx"),
+            # /readyz and the admin count failed rows: a small partial index.
+            models.Index(
+                fields=["created_at"],
+                condition=models.Q(status="failed"),
+                name="outbox_failed_idx",
+            ),
         ]
 
     def __str__(self) -> str:

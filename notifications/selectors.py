@@ -25,6 +25,8 @@ class InboxItem:
     text: str
     created_at: datetime.datetime
     read: bool
+    # What its writer stored (a page may link to what the message speaks of).
+    context: dict = dataclasses.field(default_factory=dict)
 
 
 def inbox_list(*, account_id: int, limit: int = 50) -> list[InboxItem]:
@@ -45,6 +47,7 @@ def inbox_list(*, account_id: int, limit: int = 50) -> list[InboxItem]:
             text=render(kind=row.kind, language=row.language, context=row.context),
             created_at=row.created_at,
             read=row.read_at is not None,
+            context=row.context,
         )
         for row in rows
     ]

@@ -158,6 +158,18 @@ def message_cancel(*, dedupe_keys: list[str]) -> int:
     return reminders + messages
 
 
+def reminder_restore(*, dedupe_keys: list[str]) -> int:
+    """Schedule again reminders that `message_cancel` withdrew (a cancellation undone);
+    return how many. Reminders of appointments already started stay withdrawn."""
+    if not dedupe_keys:
+        return 0
+    return Reminder.objects.filter(
+        dedupe_key__in=dedupe_keys,
+        status=Reminder.Status.CANCELLED,
+        starts_at__gt=timezone.now(),
+    ).update(status=Reminder.Status.SCHEDULED)
+
+
 def message_retry(*, message_id: int) -> bool:
     """Give a failed message a fresh set of attempts (the admin's "retry"). Only failed
     rows move; returns False for any other."""

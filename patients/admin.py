@@ -11,7 +11,8 @@ from django.contrib.auth.admin import UserAdmin
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from config.errors import YuyueError
+from core.admin import ReadOnlyAdminMixin, ServiceCreateAdminMixin
+from core.errors import YuyueError
 from patients.exceptions import (
     InvalidBirthDate,
     InvalidDocumentNumber,
@@ -22,7 +23,13 @@ from patients.exceptions import (
 )
 from patients.models import Account, NoShow, Patient
 from patients.selectors import patient_list_for_account
-from patients.services import PATIENTS_PER_ACCOUNT, patient_create, patient_details_clean
+from patients.services import (
+    PATIENTS_PER_ACCOUNT,
+    contact_phone_clean,
+    patient_create,
+    patient_details_clean,
+    patient_update,
+)
 
 # Where a refusal is shown on the add form; anything else goes above the form.
 _ERROR_FIELDS = {
@@ -127,8 +134,22 @@ class PatientAddForm(forms.ModelForm):
         pass
 
 
+class PatientChangeForm(forms.ModelForm):
+    """What staff may change after registration, judged as `patient_update` judges it."""
+
+    class Meta:
+        model = Patient
+        fields = ("relationship", "phone", "suspended_until")
+
+    def clean_phone(self) -> str:
+        try:
+            return contact_phone_clean(self.cleaned_data["phone"])
+        except YuyueError as exc:
+            raise forms.ValidationError(exc.detail, code=exc.code) from exc
+
+
 @admin.register(Patient)
-class PatientAdmin(admin.ModelAdmin):
+class PatientAdmin(ServiceCreateAdminMixin, admin.ModelAdmin):
     list_display = (
         "real_name",
         "masked_document_number",
@@ -174,17 +195,23 @@ class PatientAdmin(admin.ModelAdmin):
             return ()
         return (*self.identity_fields, "medical_record_number", "created_at")
 
-    def get_form(self, request, obj=None, change=False, **kwargs):
+    def get_fields(self, request, obj=None):
         if obj is None:
-            kwargs["form"] = PatientAddForm
+            return super().get_fields(request, obj)
+        return (
+            *self.identity_fields,
+            "medical_record_number",
+            *PatientChangeForm.Meta.fields,
+            "created_at",
+        )
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        kwargs["form"] = PatientAddForm if obj is None else PatientChangeForm
         return super().get_form(request, obj, change=change, **kwargs)
 
-    def save_model(self, request, obj, form, change):
-        if change:
-            super().save_model(request, obj, form, change)
-            return
+    def create(self, request, form: PatientAddForm) -> Patient:
         data = form.cleaned_data
-        created = patient_create(
+        return patient_create(
             account=data["account"],
             relationship=data["relationship"],
             real_name=data["real_name"],
@@ -194,15 +221,24 @@ class PatientAdmin(admin.ModelAdmin):
             sex=data["sex"],
             phone=data["phone"],
         )
-        # The admin goes on with `obj` (log entry, redirect): make it the new row.
-        for field in Patient._meta.concrete_fields:
-            setattr(obj, field.attname, getattr(created, field.attname))
-        obj._state.adding = False
-        obj._state.db = created._state.db
+
+    def save_model(self, request, obj: Patient, form, change: bool) -> None:
+        if not change:
+            return  # `create` made it
+        data = form.cleaned_data
+        patient_update(
+            patient=obj,
+            relationship=data["relationship"],
+            phone=data["phone"],
+            suspended_until=data["suspended_until"],
+        )
 
 
 @admin.register(NoShow)
-class NoShowAdmin(admin.ModelAdmin):
+class NoShowAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """Missed visits are recorded by the booking app (`patient_record_no_show`), once per
+    booking; they count towards suspensions, so staff read them here and never edit."""
+
     list_display = ("patient", "visit_date", "reference", "created_at")
     list_select_related = ("patient",)
     search_fields = ("reference", "patient__medical_record_number", "patient__real_name")

@@ -33,6 +33,9 @@ class Patient(models.Model):
         RESIDENT_ID = "resident_id", _("Resident ID card")
         PASSPORT = "passport", _("Passport")
         OTHER = "other", _("Other document")
+        # A child under 14 whose resident ID number is not known yet: birth date and sex
+        # typed in, booked with the account holder as guardian.
+        NONE = "none", _("No ID number yet (child under 14)")
 
     class Sex(models.TextChoices):
         FEMALE = "F", _("Female")
@@ -63,6 +66,21 @@ class Patient(models.Model):
         _("medical record number"), max_length=12, unique=True, editable=False
     )
     suspended_until = models.DateField(_("online booking suspended until"), null=True, blank=True)
+    # Set for a child without an ID number: the account holder's own patient, who books
+    # and comes with the child.
+    guardian = models.ForeignKey(
+        "self",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="wards",
+        verbose_name=_("guardian"),
+    )
+    # Removed from the account by its holder: hidden from the account's lists and
+    # choosers, kept for the bookings and no-shows that name it.
+    removed_at = models.DateTimeField(_("removed at"), null=True, blank=True)
+    # The add form's one-time key: a second submit of the same form finds this row.
+    add_key = models.UUIDField(null=True, blank=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -71,7 +89,21 @@ class Patient(models.Model):
         constraints = [
             models.UniqueConstraint(
                 fields=["account", "document_type", "document_number"],
+                condition=~models.Q(document_type="none"),
                 name="patient_unique_document_per_account",
+            ),
+            # Without a document, a child is known by name and birth date.
+            models.UniqueConstraint(
+                fields=["account", "real_name", "birth_date"],
+                condition=models.Q(document_type="none"),
+                name="patient_unique_undocumented_child_per_account",
+            ),
+            models.UniqueConstraint(
+                fields=["account", "add_key"], name="patient_unique_add_key_per_account"
+            ),
+            models.CheckConstraint(
+                condition=~models.Q(document_type="none") | models.Q(guardian__isnull=False),
+                name="patient_undocumented_child_has_guardian",
             ),
         ]
 
@@ -81,6 +113,10 @@ class Patient(models.Model):
     @property
     def masked_document_number(self) -> str:
         return mask_document_number(self.document_number)
+
+    @property
+    def is_removed(self) -> bool:
+        return self.removed_at is not None
 
     def is_suspended_on(self, day) -> bool:
         return self.suspended_until is not None and day <= self.suspended_until
@@ -101,3 +137,39 @@ class NoShow(models.Model):
 
     def __str__(self) -> str:
         return f"{self.patient_id} {self.visit_date}"
+
+
+class SignInCode(models.Model):
+    """One one-time sign-in code sent by SMS. Only an HMAC of the code is stored.
+
+    A code is good for `expires_at - created_at` (5 minutes), once (`used_at`), and
+    dies after 5 wrong tries (`attempts`). Rows also count the requests per phone and
+    per IP address (patients.services.sign_in_code_request).
+    """
+
+    phone = models.CharField(_("phone"), max_length=20)
+    code_hash = models.CharField(_("code hash"), max_length=64)
+    # The language chosen on the sign-in page: the SMS's, and the new account's.
+    language = models.CharField(_("language"), max_length=10, choices=Account.Language.choices)
+    requested_ip = models.GenericIPAddressField(_("requested from IP"), null=True, blank=True)
+    created_at = models.DateTimeField(_("created at"))
+    expires_at = models.DateTimeField(_("expires at"))
+    used_at = models.DateTimeField(_("used at"), null=True, blank=True)
+    attempts = models.PositiveSmallIntegerField(_("wrong attempts"), default=0)
+
+    class Meta:
+        verbose_name = _("sign-in code")
+        verbose_name_plural = _("sign-in codes")
+        indexes = [
+            models.Index(fields=["phone", "created_at"], name="signincode_phone_idx"),
+            models.Index(fields=["requested_ip", "created_at"], name="signincode_ip_idx"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(expires_at__gt=models.F("created_at")),
+                name="signincode_expires_after_created",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"***{self.phone[-4:]} {self.created_at:%Y-%m-%d %H:%M}"

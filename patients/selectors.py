@@ -1,12 +1,22 @@
 """Reads of accounts, patients and their no-show standing."""
 
 import datetime
+import math
 from dataclasses import dataclass
 
 from django.db.models import QuerySet
 
 from patients.exceptions import NotYourPatient
-from patients.models import Account, NoShow, Patient
+from patients.models import Account, NoShow, Patient, SignInCode
+
+# Sign-in codes (patients.services.sign_in_code_request / sign_in_code_verify). Not
+# settings: they are the anti-abuse rules, the same for every hospital.
+SIGN_IN_CODE_DIGITS = 6
+SIGN_IN_CODE_LIFETIME = datetime.timedelta(minutes=5)
+SIGN_IN_CODE_INTERVAL = datetime.timedelta(minutes=1)  # per phone
+SIGN_IN_CODES_PER_DAY = 10  # per phone and local calendar day
+SIGN_IN_CODES_PER_IP_PER_HOUR = 30
+SIGN_IN_CODE_MAX_ATTEMPTS = 5
 
 
 @dataclass(frozen=True)
@@ -19,18 +29,29 @@ class PatientStanding:
 
 
 def patient_list_for_account(*, account: Account) -> QuerySet[Patient]:
-    """The account's own patients, oldest registration first."""
-    return Patient.objects.filter(account=account).order_by("created_at", "pk")
+    """The account's own current patients (not removed), oldest registration first: the
+    "my patients" page and the booking pages' "who is this booking for"."""
+    return (
+        Patient.objects.filter(account=account, removed_at__isnull=True)
+        .select_related("guardian")
+        .order_by("created_at", "pk")
+    )
 
 
-def patient_get_for_account(*, account: Account, patient_id: object) -> Patient:
-    """One of the account's patients.
+def patient_get_for_account(
+    *, account: Account, patient_id: object, include_removed: bool = False
+) -> Patient:
+    """One of the account's current patients.
 
-    Raises NotYourPatient whether the patient does not exist or belongs to another
-    account, so a guessed id tells nothing about other accounts.
+    Raises NotYourPatient whether the patient does not exist, was removed or belongs to
+    another account, so a guessed id tells nothing about other accounts. With
+    `include_removed`, a removed patient is found too (removing twice is removing once).
     """
     try:
-        return Patient.objects.get(pk=patient_id, account=account)
+        patients = Patient.objects.filter(account=account)
+        if not include_removed:
+            patients = patients.filter(removed_at__isnull=True)
+        return patients.get(pk=patient_id)
     except (Patient.DoesNotExist, ValueError, TypeError):
         # ValueError / TypeError: an id that is not a number is simply not found.
         raise NotYourPatient() from None
@@ -52,3 +73,36 @@ def patient_standing(*, patient: Patient, on: datetime.date, window_days: int) -
         suspended_until=patient.suspended_until,
         is_suspended=patient.is_suspended_on(on),
     )
+
+
+@dataclass(frozen=True)
+class Family:
+    """The "my patients" page: the account's current patients and whether one more fits."""
+
+    patients: list[Patient]
+    limit: int
+
+    @property
+    def can_add(self) -> bool:
+        return len(self.patients) < self.limit
+
+
+def patient_family_for_account(*, account: Account, limit: int) -> Family:
+    """The account's current patients (one query) and the room left under `limit`."""
+    return Family(patients=list(patient_list_for_account(account=account)), limit=limit)
+
+
+def sign_in_code_wait_seconds(*, phone: str, now: datetime.datetime) -> int:
+    """Whole seconds until `phone` may be sent another code (0: now).
+
+    `phone` must already be normalised (patients.services.sign_in_phone_clean).
+    """
+    last = (
+        SignInCode.objects.filter(phone=phone)
+        .order_by("-created_at")
+        .values_list("created_at", flat=True)
+        .first()
+    )
+    if last is None:
+        return 0
+    return max(0, math.ceil((last + SIGN_IN_CODE_INTERVAL - now).total_seconds()))

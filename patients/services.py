@@ -7,33 +7,62 @@ given once and never changes.
 """
 
 import datetime
+import hashlib
 import re
 import secrets
 import unicodedata
+import uuid
 from dataclasses import dataclass
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
+from django.db.models import F
 from django.utils import timezone
+from django.utils.crypto import constant_time_compare, salted_hmac
 from stdnum.exceptions import ValidationError as StdnumValidationError
 
+from notifications.services import message_enqueue
 from patients.exceptions import (
+    CodeDailyLimit,
+    CodeExpired,
+    CodeIpLimit,
+    CodeLocked,
+    CodeTooSoon,
+    CodeWrong,
     DocumentDetailsMismatch,
+    DocumentNumberRequired,
+    GuardianRequired,
     InvalidBirthDate,
     InvalidDocumentNumber,
+    InvalidMobilePhone,
     InvalidName,
     InvalidPhone,
     MissingPersonalDetails,
+    NotYourPatient,
     PatientAlreadyRegistered,
+    PatientIsGuardian,
     PhoneAlreadyRegistered,
+    SignInNotAllowed,
     TooManyPatients,
 )
 from patients.identity import parse_resident_id
-from patients.models import Account, NoShow, Patient
-from patients.selectors import patient_no_show_count
+from patients.models import Account, NoShow, Patient, SignInCode
+from patients.selectors import (
+    SIGN_IN_CODE_DIGITS,
+    SIGN_IN_CODE_LIFETIME,
+    SIGN_IN_CODE_MAX_ATTEMPTS,
+    SIGN_IN_CODES_PER_DAY,
+    SIGN_IN_CODES_PER_IP_PER_HOUR,
+    patient_no_show_count,
+    sign_in_code_wait_seconds,
+)
 
 # Self and family together (DESIGN.md, "per account"). Not a setting on purpose:
 # the limit is part of the anti-scalping rules, not a per-department preference.
 PATIENTS_PER_ACCOUNT = 5
+
+# From this age a patient needs a document (DESIGN.md: "a child under 14 may book with a
+# guardian's account"); younger children may be added without one.
+UNDOCUMENTED_CHILD_MAX_AGE = 14
 
 REAL_NAME_MAX_LENGTH = 50
 
@@ -104,6 +133,10 @@ def patient_details_clean(
     for other documents, a number that is not 3..32 letters and digits
     (InvalidDocumentNumber), a missing birth date or sex (MissingPersonalDetails) or a
     birth date in the future (InvalidBirthDate); an invalid contact phone (InvalidPhone).
+    Without a document (a child under 14 with no ID number yet), the number is ignored
+    and stored empty; refuses a missing birth date or sex (MissingPersonalDetails), a
+    birth date in the future (InvalidBirthDate) and a person aged 14 or more
+    (DocumentNumberRequired).
     """
     real_name = (real_name or "").strip()
     if not real_name or len(real_name) > REAL_NAME_MAX_LENGTH:
@@ -113,7 +146,7 @@ def patient_details_clean(
     # NFKC turns full-width digits and letters (typed with a Chinese IME) into ASCII.
     number = unicodedata.normalize("NFKC", document_number or "").strip().upper()
     today = timezone.localdate()
-    phone = _normalise_phone(phone) if phone and phone.strip() else ""
+    phone = contact_phone_clean(phone)
 
     if document_type == Patient.DocumentType.RESIDENT_ID:
         try:
@@ -133,6 +166,22 @@ def patient_details_clean(
             document_number=resident.number,
             birth_date=resident.birth_date,
             sex=resident.sex,
+            phone=phone,
+        )
+
+    if document_type == Patient.DocumentType.NONE:
+        if birth_date is None or sex not in Patient.Sex.values:
+            raise MissingPersonalDetails()
+        if birth_date > today:
+            raise InvalidBirthDate()
+        if _age_on(birth_date, today) >= UNDOCUMENTED_CHILD_MAX_AGE:
+            raise DocumentNumberRequired()
+        return PatientDetails(
+            real_name=real_name,
+            document_type=document_type,
+            document_number="",
+            birth_date=birth_date,
+            sex=sex,
             phone=phone,
         )
 
@@ -162,13 +211,22 @@ def patient_create(
     birth_date: datetime.date | None = None,
     sex: str | None = None,
     phone: str = "",
+    idempotency_key: uuid.UUID | None = None,
 ) -> Patient:
     """Register a patient (the account holder or a family member) in an account.
 
-    Refuses everything `patient_details_clean` refuses, the same document twice in one
-    account (PatientAlreadyRegistered) and a sixth patient (TooManyPatients). The account row is locked first, so two
-    concurrent registrations cannot both see room for one more. Gives the patient a
-    medical record number that never changes afterwards.
+    Refuses everything `patient_details_clean` refuses, the same person twice among the
+    account's current patients (PatientAlreadyRegistered: same document, or for a child
+    without one the same name and birth date), a sixth current patient
+    (TooManyPatients) and a child without an ID number in an account with no adult
+    "self" patient to be the guardian (GuardianRequired). The account row is locked
+    first, so two concurrent registrations cannot both see room for one more. Gives the
+    patient a medical record number that never changes afterwards.
+
+    A person the account removed earlier is brought back (same row, same medical record
+    number, history intact) with the details given now. With `idempotency_key` (the add
+    form's one-time key), a second call with the same key returns the patient the first
+    made, so a double submit registers one patient.
     """
     details = patient_details_clean(
         real_name=real_name,
@@ -182,25 +240,109 @@ def patient_create(
         raise ValueError(f"unknown relationship {relationship!r}")
 
     with transaction.atomic():
-        # Serialises every registration in this account until commit.
+        # Serialises every registration and removal in this account until commit.
         Account.objects.select_for_update().only("pk").get(pk=account.pk)
         patients = Patient.objects.filter(account_id=account.pk)
-        if patients.filter(
-            document_type=details.document_type, document_number=details.document_number
-        ).exists():
+        if idempotency_key is not None:
+            already = patients.filter(add_key=idempotency_key).first()
+            if already is not None:
+                return already
+        current = patients.filter(removed_at__isnull=True)
+        if details.document_type == Patient.DocumentType.NONE:
+            same_person = {"real_name": details.real_name, "birth_date": details.birth_date}
+        else:
+            same_person = {"document_number": details.document_number}
+        existing = (
+            patients.select_for_update()
+            .filter(document_type=details.document_type, **same_person)
+            .first()
+        )
+        if existing is not None and not existing.is_removed:
             raise PatientAlreadyRegistered()
-        if patients.count() >= PATIENTS_PER_ACCOUNT:
+        if current.count() >= PATIENTS_PER_ACCOUNT:
             raise TooManyPatients(limit=PATIENTS_PER_ACCOUNT)
+        guardian_id = None
+        if details.document_type == Patient.DocumentType.NONE:
+            guardian_id = _guardian_id_for(current)
+        fields = {
+            "relationship": relationship,
+            "phone": details.phone,
+            "real_name": details.real_name,
+            "birth_date": details.birth_date,
+            "sex": details.sex,
+            "guardian_id": guardian_id,
+            "add_key": idempotency_key,
+        }
+        if existing is not None:
+            for name, value in fields.items():
+                setattr(existing, name, value)
+            existing.removed_at = None
+            existing.save(update_fields=[*fields, "removed_at"])
+            return existing
         return _patient_insert(
             account_id=account.pk,
-            relationship=relationship,
-            phone=details.phone,
-            real_name=details.real_name,
             document_type=details.document_type,
             document_number=details.document_number,
-            birth_date=details.birth_date,
-            sex=details.sex,
+            **fields,
         )
+
+
+def _guardian_id_for(current_patients) -> int:
+    """The account holder's own current patient with a document: a child without an ID
+    number books with them. Refuses when there is none (GuardianRequired)."""
+    guardian_id = (
+        current_patients.filter(relationship=Patient.Relationship.SELF)
+        .exclude(document_type=Patient.DocumentType.NONE)
+        .order_by("created_at", "pk")
+        .values_list("pk", flat=True)
+        .first()
+    )
+    if guardian_id is None:
+        raise GuardianRequired()
+    return guardian_id
+
+
+def _age_on(birth_date: datetime.date, day: datetime.date) -> int:
+    return day.year - birth_date.year - ((day.month, day.day) < (birth_date.month, birth_date.day))
+
+
+# `patient_update(suspended_until=UNCHANGED)`: the account holder's edit leaves the
+# suspension alone (it may have changed since their page was drawn).
+UNCHANGED = object()
+
+
+def patient_update(
+    *,
+    patient: Patient,
+    relationship: str,
+    phone: str,
+    suspended_until: datetime.date | object | None = UNCHANGED,
+) -> Patient:
+    """Change what may change after registration: the relationship to the account holder,
+    the contact phone, and the suspension (staff may lift or shorten it; UNCHANGED, the
+    default, keeps it). Identity and the medical record number never change.
+
+    Refuses an invalid contact phone (InvalidPhone). Locks the patient row, as recording
+    a no-show does, so neither overwrites the other's suspension half-way.
+    """
+    if relationship not in Patient.Relationship.values:
+        raise ValueError(f"unknown relationship {relationship!r}")
+    phone = contact_phone_clean(phone)
+    with transaction.atomic():
+        locked = Patient.objects.select_for_update().get(pk=patient.pk)
+        locked.relationship = relationship
+        locked.phone = phone
+        update_fields = ["relationship", "phone"]
+        if suspended_until is not UNCHANGED:
+            locked.suspended_until = suspended_until
+            update_fields.append("suspended_until")
+        locked.save(update_fields=update_fields)
+    patient.relationship, patient.phone, patient.suspended_until = (
+        relationship,
+        phone,
+        locked.suspended_until,
+    )
+    return locked
 
 
 def patient_record_no_show(
@@ -254,14 +396,15 @@ def _patient_insert(**fields) -> Patient:
         except IntegrityError:
             # `from None`: the database's message quotes the document number, and a
             # chained traceback would carry it into the logs.
+            if Patient.objects.filter(medical_record_number=number).exists():
+                continue
             if Patient.objects.filter(
                 account_id=fields["account_id"],
                 document_type=fields["document_type"],
                 document_number=fields["document_number"],
             ).exists():
                 raise PatientAlreadyRegistered() from None
-            if not Patient.objects.filter(medical_record_number=number).exists():
-                raise
+            raise
     raise RuntimeError(
         f"no free medical record number after {MEDICAL_RECORD_NUMBER_ATTEMPTS} attempts"
     )
@@ -269,6 +412,12 @@ def _patient_insert(**fields) -> Patient:
 
 def _new_medical_record_number() -> str:
     return f"{MEDICAL_RECORD_NUMBER_PREFIX}{secrets.randbelow(10**9):09d}"
+
+
+def contact_phone_clean(value: str) -> str:
+    """A patient's optional contact phone, normalised ("" when left empty). Refuses an
+    invalid one (InvalidPhone); forms call it to show the refusal next to the field."""
+    return _normalise_phone(value) if value and value.strip() else ""
 
 
 def _normalise_phone(value: str) -> str:
@@ -281,3 +430,215 @@ def _normalise_phone(value: str) -> str:
     if not _PHONE_PATTERN.fullmatch(phone):
         raise InvalidPhone()
     return phone
+
+
+def patient_remove(*, patient: Patient, requested_by: Account) -> Patient:
+    """Remove a patient from its account at the account holder's request.
+
+    A soft removal: the row stays (bookings, waitlist entries and no-shows that name it
+    keep their history; bookings already made stay valid), but the account's lists and
+    choosers no longer show it and it no longer counts towards the limit of 5. Adding
+    the same person again brings the row back.
+
+    Refuses another account's patient (NotYourPatient) and the guardian of a current
+    child without an ID number (PatientIsGuardian). Removing a removed patient changes
+    nothing (a double submit). Locks the account row, as `patient_create` does, so a
+    child cannot be added with this guardian while the guardian is being removed.
+    """
+    if patient.account_id != requested_by.pk:
+        raise NotYourPatient()
+    with transaction.atomic():
+        Account.objects.select_for_update().only("pk").get(pk=requested_by.pk)
+        locked = Patient.objects.select_for_update().get(pk=patient.pk)
+        if locked.is_removed:
+            return locked
+        if Patient.objects.filter(guardian_id=locked.pk, removed_at__isnull=True).exists():
+            raise PatientIsGuardian()
+        locked.removed_at = timezone.now()
+        locked.save(update_fields=["removed_at"])
+    patient.removed_at = locked.removed_at
+    return locked
+
+
+# --- sign-in by phone and one-time code ----------------------------------------------
+
+# pg_advisory_xact_lock(class, key): the class keeps these locks apart from any other
+# advisory lock in the database; the key is a 32-bit hash of the phone or IP address.
+_SIGN_IN_LOCK_CLASS = 0x5959  # "YY"
+
+
+def sign_in_phone_clean(value: str) -> str:
+    """The phone a patient signs in with: a mainland mobile number, normalised as
+    everywhere else ("+86 138-0000 0000" -> "13800000000"). Refuses anything else
+    (InvalidPhone, with a message that says what is expected); forms call it to show
+    the refusal next to the field."""
+    try:
+        phone = _normalise_phone(value)
+    except InvalidPhone:
+        raise InvalidMobilePhone() from None
+    if not _MAINLAND_MOBILE.fullmatch(phone):
+        raise InvalidMobilePhone()
+    return phone
+
+
+def sign_in_code_request(
+    *,
+    phone: str,
+    ip: str | None,
+    now: datetime.datetime,
+    language: str | None = None,
+) -> SignInCode:
+    """Send a new one-time sign-in code to `phone` by SMS (through the outbox).
+
+    Writes the code row (only an HMAC of the code) and the outbox message in one
+    transaction. The SMS goes in the account's language, or for a phone without an
+    account in `language` (the choice on the sign-in page, kept on the row for the
+    account `sign_in_code_verify` creates).
+
+    Refuses, writing nothing: an invalid or non-mainland-mobile phone (InvalidPhone);
+    the 11th code for the phone in one local day (CodeDailyLimit); a code less than a
+    minute after the phone's last one (CodeTooSoon, with the seconds left); the 31st
+    code from one IP address in an hour (CodeIpLimit).
+
+    The counts are taken from the database while holding transaction-level advisory
+    locks on the phone and then on the IP address (PostgreSQL), so parallel requests
+    for one phone are judged one after another and only one of them passes. SQLite
+    (development) has no such lock.
+    """
+    phone = sign_in_phone_clean(phone)
+    if language not in Account.Language.values:
+        language = Account.Language.ZH_HANS
+    ip = ip or None
+    with transaction.atomic():
+        _sign_in_lock(phone, ip)
+        local_midnight = timezone.localtime(now).replace(hour=0, minute=0, second=0, microsecond=0)
+        sent_today = SignInCode.objects.filter(phone=phone, created_at__gte=local_midnight).count()
+        if sent_today >= SIGN_IN_CODES_PER_DAY:
+            raise CodeDailyLimit(limit=SIGN_IN_CODES_PER_DAY)
+        wait = sign_in_code_wait_seconds(phone=phone, now=now)
+        if wait:
+            raise CodeTooSoon(seconds=wait)
+        if ip is not None and (
+            SignInCode.objects.filter(
+                requested_ip=ip, created_at__gt=now - datetime.timedelta(hours=1)
+            ).count()
+            >= SIGN_IN_CODES_PER_IP_PER_HOUR
+        ):
+            raise CodeIpLimit()
+        account = Account.objects.filter(phone=phone).only("pk", "language").first()
+        if account is not None:
+            language = account.language
+        code = f"{secrets.randbelow(10**SIGN_IN_CODE_DIGITS):0{SIGN_IN_CODE_DIGITS}d}"
+        row = SignInCode.objects.create(
+            phone=phone,
+            code_hash=_sign_in_code_hash(phone=phone, code=code),
+            language=language,
+            requested_ip=ip,
+            created_at=now,
+            expires_at=now + SIGN_IN_CODE_LIFETIME,
+        )
+        # The text needs the code itself: the outbox row's context is the one place it
+        # is kept (notifications renders the SMS from it). No account on the message: a
+        # code proves the phone, so it goes by SMS only (never by the account's WeChat)
+        # and stays out of the account's inbox.
+        message_enqueue(
+            kind="sign_in_code",
+            dedupe_key=f"sign_in_code:{row.pk}",
+            recipient=phone,
+            language=language,
+            context={"code": code},
+            urgent=True,
+        )
+    return row
+
+
+def sign_in_code_verify(*, phone: str, code: str, now: datetime.datetime) -> Account:
+    """Check a code typed by the patient; return the phone's account, creating it (in
+    the language chosen when the code was asked for) on the first sign-in.
+
+    Any of the phone's live codes (unused, unexpired, fewer than 5 wrong tries) is
+    accepted, once: using it ends all of the phone's codes. A wrong code counts one
+    try against every live code of the phone; the 5th kills them.
+
+    Refuses: an invalid phone (InvalidPhone); no live code, because it expired or was
+    used already (CodeExpired); a wrong code (CodeWrong, with the tries left; the try
+    is recorded); the 5th wrong code, or any code after it (CodeLocked); an account
+    that is inactive or staff (SignInNotAllowed: staff sign in on the staff pages).
+    Holds the phone's advisory lock, so parallel tries are counted one by one.
+    """
+    phone = sign_in_phone_clean(phone)
+    code = _WHITESPACE.sub("", unicodedata.normalize("NFKC", code or ""))
+    with transaction.atomic():
+        _sign_in_lock(phone, None)
+        # A wrong try must be recorded: the refusal is raised after the commit.
+        refusal, account = _sign_in_code_check(phone=phone, code=code, now=now)
+    if refusal is not None:
+        raise refusal
+    return account
+
+
+def _sign_in_code_check(
+    *, phone: str, code: str, now: datetime.datetime
+) -> tuple[Exception | None, Account | None]:
+    """Must be called inside the transaction that holds the phone's advisory lock."""
+    codes = SignInCode.objects.filter(phone=phone)
+    live = list(
+        codes.filter(used_at=None, attempts__lt=SIGN_IN_CODE_MAX_ATTEMPTS, expires_at__gt=now).only(
+            "pk", "code_hash", "language", "attempts"
+        )
+    )
+    if not live:
+        latest = codes.order_by("-created_at", "-pk").only("used_at", "attempts").first()
+        if (
+            latest is not None
+            and latest.used_at is None
+            and latest.attempts >= SIGN_IN_CODE_MAX_ATTEMPTS
+        ):
+            return CodeLocked(), None
+        return CodeExpired(), None
+
+    typed = _sign_in_code_hash(phone=phone, code=code)
+    match = next((c for c in live if constant_time_compare(c.code_hash, typed)), None)
+    if match is None:
+        ids = [c.pk for c in live]
+        codes.filter(pk__in=ids, attempts__lt=SIGN_IN_CODE_MAX_ATTEMPTS).update(
+            attempts=F("attempts") + 1
+        )
+        left = SIGN_IN_CODE_MAX_ATTEMPTS - 1 - min(c.attempts for c in live)
+        if left <= 0:
+            return CodeLocked(), None
+        return CodeWrong(left=left), None
+
+    # Single use: only the first of two racing uses changes the row.
+    if not codes.filter(pk=match.pk, used_at=None).update(used_at=now):
+        return CodeExpired(), None
+    codes.filter(used_at=None).update(used_at=now)
+
+    account = Account.objects.filter(phone=phone).first()
+    if account is None:
+        account = account_create(phone=phone, language=match.language)
+    if not account.is_active or account.is_staff or account.is_superuser:
+        return SignInNotAllowed(), None
+    return None, account
+
+
+def _sign_in_code_hash(*, phone: str, code: str) -> str:
+    """HMAC-SHA256 of the code under SECRET_KEY, bound to the phone. A fast hash on
+    purpose: six digits are guarded by the 5-try lock and the 5-minute life, not by
+    the hash's cost."""
+    return salted_hmac("patients.SignInCode", f"{phone}:{code}", algorithm="sha256").hexdigest()
+
+
+def _sign_in_lock(phone: str, ip: str | None) -> None:
+    """Take the sign-in advisory locks (phone first, then IP: always in that order),
+    held until the transaction ends. Must be called inside `transaction.atomic()`."""
+    if connection.vendor != "postgresql":
+        return
+    keys = [f"phone:{phone}"] + ([f"ip:{ip}"] if ip else [])
+    with connection.cursor() as cursor:
+        for key in keys:
+            digest = hashlib.blake2b(key.encode(), digest_size=4).digest()
+            cursor.execute(
+                "SELECT pg_advisory_xact_lock(%s, %s)",
+                [_SIGN_IN_LOCK_CLASS, int.from_bytes(digest, "big", signed=True)],
+            )

@@ -1,12 +1,11 @@
 """Shared fixtures, and the rule for tests that need a real service.
 
-A test marked `postgres`, `redis` or `browser` runs only where that service is
+A test marked `postgres`, `redis`, `browser` or `axe` runs only where that service is
 present. Elsewhere it is skipped with the reason; under CI=true it fails instead,
 because CI promises the real stack.
 """
 
 import os
-import shutil
 
 import pytest
 from django.conf import settings
@@ -14,6 +13,9 @@ from django.conf import settings
 from tests import factories
 
 IN_CI = os.environ.get("CI", "").lower() == "true"
+# Debian's Chromium; the browser tests never use a downloaded one (tests/e2e/conftest.py).
+CHROMIUM = "/usr/bin/chromium"
+SERVICE_MARKERS = ("postgres", "redis", "browser", "axe")
 
 
 def _missing_service(marker: str) -> str | None:
@@ -31,22 +33,49 @@ def _missing_service(marker: str) -> str | None:
             redis.Redis.from_url(url, socket_connect_timeout=1).ping()
         except redis.RedisError as exc:
             return f"needs Redis at {url}: {exc}"
-    if marker == "browser" and not shutil.which("chromium"):
-        return "needs Debian's chromium (apt-get install chromium fonts-noto-cjk)"
+    if marker == "browser" and not os.access(CHROMIUM, os.X_OK):
+        return f"needs Debian's Chromium at {CHROMIUM} (apt-get install chromium fonts-noto-cjk)"
+    if marker == "axe":
+        # npm's axe-core, installed by `npm ci` (package.json; .ci/run does it).
+        from tests.e2e.a11y import axe_missing
+
+        return axe_missing()
     return None
 
 
-@pytest.fixture(autouse=True)
-def _require_services(request):
-    for marker in ("postgres", "redis", "browser"):
-        if request.node.get_closest_marker(marker) is None:
-            continue
-        reason = _missing_service(marker)
-        if reason is None:
-            continue
-        if IN_CI:
-            pytest.fail(f"CI=true but the service is missing: {reason}")
-        pytest.skip(reason)
+_MISSING_SERVICE = pytest.StashKey[str]()
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Decide at collection, before any fixture runs, what a missing service means.
+
+    Not an autouse fixture: fixtures of a wider scope are set up first, so
+    pytest-playwright's session-scoped `browser` would launch a missing Chromium and turn
+    the skip into an error. Each service is checked once per run.
+    """
+    reasons: dict[str, str | None] = {}
+    for item in items:
+        for marker in SERVICE_MARKERS:
+            if item.get_closest_marker(marker) is None:
+                continue
+            if marker not in reasons:
+                reasons[marker] = _missing_service(marker)
+            reason = reasons[marker]
+            if reason is None:
+                continue
+            if IN_CI:
+                item.stash[_MISSING_SERVICE] = reason
+            else:
+                item.add_marker(pytest.mark.skip(reason=reason))
+            break
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """Under CI=true a missing service fails the test, before its fixtures are set up."""
+    reason = item.stash.get(_MISSING_SERVICE, None)
+    if reason is not None:
+        pytest.fail(f"CI=true but the service is missing: {reason}", pytrace=False)
 
 
 @pytest.fixture(autouse=True)

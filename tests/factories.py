@@ -5,6 +5,7 @@ from decimal import Decimal
 
 import factory
 from django.utils import timezone
+from modeltranslation.translator import translator
 from stdnum.cn import ric
 
 from booking.models import BookingPolicy
@@ -66,7 +67,22 @@ class PatientFactory(factory.django.DjangoModelFactory):
         id_sequence = factory.Sequence(lambda n: (n % 999) + 1)
 
 
-class DepartmentFactory(factory.django.DjangoModelFactory):
+class CatalogueFactory(factory.django.DjangoModelFactory):
+    """`name="眼科"` is the Chinese text, whichever language a test has active
+    (modeltranslation would write a plain `name` into the active language's column)."""
+
+    class Meta:
+        abstract = True
+
+    @classmethod
+    def _adjust_kwargs(cls, **kwargs):
+        for field in translator.get_options_for_model(cls._meta.model).fields:
+            if field in kwargs:
+                kwargs.setdefault(f"{field}_zh_hans", kwargs.pop(field))
+        return kwargs
+
+
+class DepartmentFactory(CatalogueFactory):
     class Meta:
         model = Department
         django_get_or_create = ("code",)
@@ -76,7 +92,7 @@ class DepartmentFactory(factory.django.DjangoModelFactory):
     name_en = factory.Sequence(lambda n: f"Eye clinic {n}")
 
 
-class DoctorFactory(factory.django.DjangoModelFactory):
+class DoctorFactory(CatalogueFactory):
     class Meta:
         model = Doctor
 
@@ -88,7 +104,7 @@ class DoctorFactory(factory.django.DjangoModelFactory):
     fee = Decimal("100.00")
 
 
-class RoomFactory(factory.django.DjangoModelFactory):
+class RoomFactory(CatalogueFactory):
     class Meta:
         model = Room
 

@@ -4,4 +4,5 @@ from booking.admin import (
     bookings,  # noqa: F401
     closures,  # noqa: F401
     release,  # noqa: F401
+    sessions,  # noqa: F401
 )

@@ -7,6 +7,7 @@ read-only here, so what patients were told and when stays on record.
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
+from django.core.validators import MaxLengthValidator
 from django.http import HttpRequest
 from django.urls import reverse
 from django.utils import timezone
@@ -14,11 +15,13 @@ from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
 from booking import exceptions as errors
+from booking.channels import CLOSABLE
 from booking.models import Closure, Notice
 from booking.selectors import closures as selectors
 from booking.services import closures as services
 from clinics.models import Channel
-from config.errors import YuyueError
+from core.admin import ServiceCreateAdminMixin
+from core.errors import YuyueError
 
 # Which form field a refusal of closure_validate belongs next to.
 _ERROR_FIELDS = {
@@ -28,6 +31,7 @@ _ERROR_FIELDS = {
     errors.ClosureAlreadyOver.code: "ends_at",
     errors.ClosureUnknownReason.code: "reason",
     errors.ClosureNoticeMissing.code: "notice",
+    errors.ClosureNoticeTooLong.code: "notice",
 }
 _TARGET_FIELDS = {
     Closure.Scope.DEPARTMENT: "department",
@@ -54,6 +58,18 @@ class ClosureAddForm(forms.ModelForm):
             "notice_en",
             "release_places",
         ]
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        # The notices must fit on the one-page sign: say so where they are typed.
+        for name in ("notice", "notice_en"):
+            field = self.fields[name]
+            field.max_length = services.NOTICE_MAX_LENGTH
+            field.validators.append(MaxLengthValidator(services.NOTICE_MAX_LENGTH))
+            field.widget.attrs["maxlength"] = str(services.NOTICE_MAX_LENGTH)
+            field.help_text = _("At most %(limit)d characters.") % {
+                "limit": services.NOTICE_MAX_LENGTH
+            }
 
     def clean(self) -> dict:
         data = super().clean()
@@ -87,13 +103,11 @@ class ClosureAddForm(forms.ModelForm):
         return data
 
     def channels(self) -> list[str]:
-        return [
-            c for c in (Channel.ONLINE, Channel.PHONE, Channel.WALKIN) if self.cleaned_data.get(c)
-        ]
+        return [c for c in CLOSABLE if self.cleaned_data.get(c)]
 
 
 @admin.register(Closure)
-class ClosureAdmin(admin.ModelAdmin):
+class ClosureAdmin(ServiceCreateAdminMixin, admin.ModelAdmin):
     list_display = (
         "id",
         "scope",
@@ -110,7 +124,7 @@ class ClosureAdmin(admin.ModelAdmin):
     list_select_related = ("department", "doctor", "session__doctor", "session__department")
     date_hierarchy = "starts_at"
     raw_id_fields = ("session",)
-    actions = ("reopen_now",)
+    actions = ("reopen_now", "reopen_and_return")
     fieldsets = (
         (_("Where"), {"fields": ("scope", "department", "doctor", "session")}),
         (_("Channels to close"), {"fields": ("online", "phone", "walkin")}),
@@ -163,12 +177,10 @@ class ClosureAdmin(admin.ModelAdmin):
         }
         return super().change_view(request, object_id, form_url, extra_context)
 
-    def save_model(self, request: HttpRequest, obj: Closure, form, change: bool) -> None:
-        if change:
-            return  # closures are read-only once made
+    def create(self, request: HttpRequest, form: ClosureAddForm) -> Closure:
         data = form.cleaned_data
         target_field = _TARGET_FIELDS.get(data["scope"])
-        created = services.closure_create(
+        return services.closure_create(
             scope=data["scope"],
             target=data.get(target_field) if target_field else None,
             channels=form.channels(),
@@ -180,14 +192,9 @@ class ClosureAdmin(admin.ModelAdmin):
             release_places=data["release_places"],
             created_by=request.user,
         )
-        # The admin goes on with `obj` (log entry, redirect): make it the saved row.
-        for field in Closure._meta.concrete_fields:
-            setattr(obj, field.attname, getattr(created, field.attname))
-        obj._state.adding = False
-        obj._state.db = created._state.db
 
-    def save_related(self, request, form, formsets, change) -> None:
-        pass  # no many-to-many fields; the service wrote everything
+    def save_model(self, request: HttpRequest, obj: Closure, form, change: bool) -> None:
+        pass  # made by `create`; read-only once made
 
     @admin.display(description=_("applies to"))
     def target(self, obj: Closure) -> str:
@@ -216,17 +223,40 @@ class ClosureAdmin(admin.ModelAdmin):
             _("Print the sign"),
         )
 
-    @admin.action(description=_("Reopen now: end the selected closures"), permissions=["change"])
+    @admin.action(
+        description=_("Reopen now: end the selected closures (released places stay at walk-in)"),
+        permissions=["change"],
+    )
     def reopen_now(self, request: HttpRequest, queryset) -> None:
+        self._reopen(request, queryset, return_places=False)
+
+    @admin.action(
+        description=_(
+            "Reopen now and move released places still unbooked back to their channels "
+            "(sessions more than 2 hours ahead)"
+        ),
+        permissions=["change"],
+    )
+    def reopen_and_return(self, request: HttpRequest, queryset) -> None:
+        self._reopen(request, queryset, return_places=True)
+
+    def _reopen(self, request: HttpRequest, queryset, *, return_places: bool) -> None:
         done = 0
         now = timezone.now()
         for closure in queryset:
             try:
-                services.closure_reopen(closure=closure, reopened_by=request.user, now=now)
+                services.closure_reopen(
+                    closure=closure, reopened_by=request.user, return_places=return_places, now=now
+                )
                 done += 1
             except YuyueError as error:
                 self.message_user(request, f"#{closure.pk}: {error.detail}", messages.WARNING)
-        self.message_user(request, _("%(count)d closures reopened.") % {"count": done})
+        message = _("%(count)d closures reopened.") % {"count": done}
+        if return_places:
+            message += " " + str(
+                _("Released places move back in the background; each release run shows how many.")
+            )
+        self.message_user(request, message)
 
 
 class NoticeForm(forms.ModelForm):
@@ -243,7 +273,7 @@ class NoticeForm(forms.ModelForm):
 
 
 @admin.register(Notice)
-class NoticeAdmin(admin.ModelAdmin):
+class NoticeAdmin(ServiceCreateAdminMixin, admin.ModelAdmin):
     form = NoticeForm
     list_display = ("title", "title_en", "severity", "starts_at", "ends_at", "shown_now")
     list_filter = ("severity",)
@@ -259,13 +289,13 @@ class NoticeAdmin(admin.ModelAdmin):
         now = timezone.now()
         return obj.starts_at <= now and (obj.ends_at is None or now < obj.ends_at)
 
+    def create(self, request: HttpRequest, form: NoticeForm) -> Notice:
+        return services.notice_create(created_by=request.user, **self._fields(form))
+
     def save_model(self, request: HttpRequest, obj: Notice, form, change: bool) -> None:
-        fields = {name: form.cleaned_data[name] for name in NoticeForm.Meta.fields}
         if change:
-            services.notice_update(notice=obj, **fields)
-            return
-        created = services.notice_create(created_by=request.user, **fields)
-        for field in Notice._meta.concrete_fields:
-            setattr(obj, field.attname, getattr(created, field.attname))
-        obj._state.adding = False
-        obj._state.db = created._state.db
+            services.notice_update(notice=obj, **self._fields(form))
+
+    @staticmethod
+    def _fields(form: NoticeForm) -> dict:
+        return {name: form.cleaned_data[name] for name in NoticeForm.Meta.fields}

@@ -11,18 +11,20 @@ from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.db.models import Count, IntegerField, OuterRef, Q, QuerySet, Subquery
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
-from django.template import engines
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
-from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from booking import services
 from booking.models import HeldPlace, ReleaseRun, WaitlistEntry
-from booking.selectors import release_run_summary
+from booking.selectors import (
+    release_run_summary,
+    session_active_booking_count,
+    session_list_stoppable,
+)
 from clinics.models import Session
-from config.admin import ReadOnlyAdminMixin
-from config.errors import YuyueError
+from core.admin import ReadOnlyAdminMixin
+from core.errors import YuyueError
 
 
 @admin.register(ReleaseRun)
@@ -46,6 +48,9 @@ class ReleaseRunAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         "result",
         "places_moved",
         "sessions_touched",
+        "places_freed_moved",
+        "places_returned",
+        "returned_at",
         "cursor",
         "error",
         "created_at",
@@ -64,7 +69,7 @@ class HeldPlaceAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ("pk", "slot_time", "doctor", "channel", "freed_by", "release_at", "released_at")
     list_filter = (("released_at", admin.EmptyFieldListFilter), "quota__channel")
     list_select_related = ("quota__slot__session__doctor", "freed_by")
-    readonly_fields = ("quota", "freed_by", "release_at", "released_at")
+    readonly_fields = ("quota", "freed_by", "release_at", "released_at", "outcome", "taken_by")
 
     @admin.display(description=_("time"), ordering="quota__slot__starts_at")
     def slot_time(self, obj: HeldPlace) -> datetime.datetime:
@@ -147,6 +152,14 @@ class WaitlistEntryAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 # --- stopping a session [停诊] --------------------------------------------------------
 
 
+# Who may stop a session [停诊]: the stop page and the button on a session's admin page.
+STOP_PERMISSION = "clinics.change_session"
+
+
+def can_stop_sessions(user) -> bool:
+    return user.has_perm(STOP_PERMISSION)
+
+
 class SessionStopForm(forms.Form):
     session = forms.ModelChoiceField(
         label=_("session"),
@@ -159,41 +172,42 @@ class SessionStopForm(forms.Form):
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        now = timezone.now()
-        self.fields["session"].queryset = (
-            Session.objects.filter(
-                status=Session.Status.OPEN,
-                ends_at__gt=now,
-                date__lte=timezone.localdate(now) + datetime.timedelta(days=14),
-            )
-            .select_related("doctor")
-            .order_by("starts_at", "doctor__name")
-        )
-
-
-_STOP_PAGE = """{% extends "admin/base_site.html" %}
-{% block content %}
-<p>{{ explanation }}</p>
-<form method="post">{% csrf_token %}
-{{ form.as_p }}
-<input type="submit" class="default" value="{{ title }}">
-</form>
-{% endblock %}
-"""
+        self.fields["session"].queryset = session_list_stoppable()
 
 
 def stop_session_view(request: HttpRequest) -> HttpResponse:
-    """The admin's "Stop session [停诊]" page: a form that calls session_stop."""
-    if not request.user.has_perm("clinics.change_session"):
+    """The admin's "Stop session [停诊]" page, in two steps like a deletion: the session
+    and the reason, then a confirmation that says how many bookings the stop cancels
+    (and so how many patients it tells); only the confirmed form calls session_stop."""
+    if not can_stop_sessions(request.user):
         raise PermissionDenied
     initial = {"session": request.GET.get("session")}
     form = SessionStopForm(request.POST or None, initial=initial)
+    context = {
+        **admin.site.each_context(request),
+        "title": _("Stop session [停诊]"),
+        "explanation": _(
+            "Every booking of the session is cancelled by the hospital (never a no-show), "
+            "each patient is told once with up to three alternatives, and the waitlist "
+            "closes. This cannot be undone."
+        ),
+        "form": form,
+    }
     if request.method == "POST" and form.is_valid():
+        session = form.cleaned_data["session"]
+        session_page = reverse("admin:clinics_session_change", args=[session.pk])
+        if request.POST.get("confirm") != "yes":
+            context |= {
+                "title": _("Stop this session? [停诊]"),
+                "session": session,
+                "reason": form.cleaned_data["reason"],
+                "bookings": session_active_booking_count(session=session),
+                "session_page": session_page,
+            }
+            return TemplateResponse(request, "admin/booking/stop_session_confirm.html", context)
         try:
             result = services.session_stop(
-                session=form.cleaned_data["session"],
-                reason=form.cleaned_data["reason"],
-                stopped_by=request.user,
+                session=session, reason=form.cleaned_data["reason"], stopped_by=request.user
             )
         except YuyueError as error:
             form.add_error(None, error.detail)
@@ -209,16 +223,6 @@ def stop_session_view(request: HttpRequest) -> HttpResponse:
                 )
             else:
                 messages.warning(request, _("The session was already stopped."))
-            return HttpResponseRedirect(reverse("admin:clinics_session_changelist"))
-    context = {
-        **admin.site.each_context(request),
-        "title": _("Stop session [停诊]"),
-        "explanation": _(
-            "Every booking of the session is cancelled by the hospital (never a no-show), "
-            "each patient is told once with up to three alternatives, and the waitlist "
-            "closes. This cannot be undone."
-        ),
-        "form": form,
-    }
-    template = engines["django"].from_string(_STOP_PAGE)
-    return TemplateResponse(request, template, context)
+            # Back to the session, where its sign is now linked.
+            return HttpResponseRedirect(session_page)
+    return TemplateResponse(request, "admin/booking/stop_session.html", context)

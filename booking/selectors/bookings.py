@@ -1,6 +1,7 @@
 """Reads of bookings and booking rules."""
 
 import datetime
+from collections.abc import Callable
 
 from django.db.models import QuerySet
 
@@ -19,6 +20,44 @@ def policy_for_department(department: Department) -> BookingPolicy:
             return policy
         node = node.parent
     return BookingPolicy(department=department)
+
+
+def policies_by_department() -> dict[int, BookingPolicy]:
+    """Every department's policy as `policy_for_department` finds it: its own, else the
+    nearest ancestor's, else the defaults of DESIGN.md (unsaved). One query, whatever
+    the number of departments: for pages and runs that need many departments' rules."""
+    own: dict[int, BookingPolicy] = {}
+    parent_of: dict[int, int | None] = {}
+    for department in Department.objects.select_related("booking_policy"):
+        parent_of[department.pk] = department.parent_id
+        # Without a policy of its own the reverse one-to-one raises (an AttributeError too).
+        policy = getattr(department, "booking_policy", None)
+        if policy is not None:
+            own[department.pk] = policy
+    policies = {}
+    for department_id in parent_of:
+        node: int | None = department_id
+        seen = set()
+        while node is not None and node not in own and node not in seen:
+            seen.add(node)
+            node = parent_of.get(node)
+        policies[department_id] = (
+            own[node] if node in own else BookingPolicy(department_id=department_id)
+        )
+    return policies
+
+
+def session_horizon() -> Callable[[Department], int]:
+    """How many days ahead of today each department's sessions must exist: its booking
+    window (`window_days`), so the newest bookable day is there before it opens. For
+    `clinics.services.sessions_generate(horizon_days=...)`; one query."""
+    policies = policies_by_department()
+
+    def horizon_days(department: Department) -> int:
+        policy = policies.get(department.pk) or policy_for_department(department)
+        return policy.window_days
+
+    return horizon_days
 
 
 def booking_list_for_account(*, account: Account) -> QuerySet[Booking]:

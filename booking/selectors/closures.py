@@ -10,9 +10,10 @@ from django.db.models import Case, F, IntegerField, Q, QuerySet, Value, When
 from django.urls import reverse
 from django.utils import timezone
 
+from booking.channels import CLOSABLE
 from booking.models import Closure, Notice
-from booking.services.closures import CLOSABLE_CHANNELS, closure_active_q
 from clinics.models import Channel, Department
+from clinics.translation import text_in, texts
 
 OPEN = "open"
 CLOSED = "closed"
@@ -95,27 +96,15 @@ def channel_states(*, now: datetime.datetime) -> list[dict[str, Any]]:
         .order_by("sort_order", "code")
     )
     active = list(
-        Closure.objects.filter(closure_active_q(now))
+        Closure.objects.active_at(now)
         .select_related("doctor", "session")
         .order_by("starts_at", "pk")
     )
     states = []
     for department in departments:
-        covering_departments = {department.pk, department.parent_id}
         channels = {}
-        for channel in CLOSABLE_CHANNELS:
-            closing = [
-                c
-                for c in active
-                if getattr(c, channel)
-                and (
-                    c.scope == Closure.Scope.HOSPITAL
-                    or (
-                        c.scope == Closure.Scope.DEPARTMENT
-                        and c.department_id in covering_departments
-                    )
-                )
-            ]
+        for channel in CLOSABLE:
+            closing = [c for c in active if getattr(c, channel) and c.covers_department(department)]
             partial = [
                 c
                 for c in active
@@ -150,18 +139,12 @@ def closure_target_names(closure: Closure) -> dict[str, str]:
     if closure.scope == Closure.Scope.HOSPITAL:
         return {"zh-hans": "全院", "en": "Whole hospital"}
     if closure.scope == Closure.Scope.DEPARTMENT:
-        d = closure.department
-        return {"zh-hans": d.name, "en": d.name_en or d.name}
+        return texts(closure.department, "name")
     if closure.scope == Closure.Scope.DOCTOR:
-        doctor = closure.doctor
-        return {"zh-hans": doctor.name, "en": doctor.name_en or doctor.name}
+        return texts(closure.doctor, "name")
     session = closure.session
     when = timezone.localtime(session.starts_at).strftime("%Y-%m-%d %H:%M")
-    doctor = session.doctor
-    return {
-        "zh-hans": f"{doctor.name} {when}",
-        "en": f"{doctor.name_en or doctor.name} {when}",
-    }
+    return {language: f"{name} {when}" for language, name in texts(session.doctor, "name").items()}
 
 
 def closure_for_display(closure: Closure, *, language: str) -> dict[str, Any]:
@@ -213,8 +196,9 @@ def status_document(*, now: datetime.datetime) -> dict[str, Any]:
         "departments": [
             {
                 "code": row["department"].code,
-                "name": row["department"].name,
-                "name_en": row["department"].name_en,
+                # The English name is the Chinese one while it is empty, as on the pages.
+                "name": text_in(row["department"], "name", "zh-hans"),
+                "name_en": text_in(row["department"], "name", "en"),
                 "parent": row["department"].parent.code if row["department"].parent else None,
                 "channels": {
                     channel: {

@@ -1,11 +1,37 @@
-"""Reads for stopping a session [停诊]: where its patients can go instead."""
+"""Reads for stopping a session [停诊]: which sessions ops may stop, whom a stop
+reaches, and where its patients can go instead."""
 
 import datetime
 
-from django.db.models import F, Sum
+from django.db.models import F, QuerySet, Sum
 from django.utils import timezone
 
+from booking.models import Booking
 from clinics.models import Channel, Session
+
+# How far ahead the admin offers sessions to stop.
+STOPPABLE_DAYS_AHEAD = 14
+
+
+def session_list_stoppable(*, now: datetime.datetime | None = None) -> QuerySet[Session]:
+    """Sessions ops may stop from the admin: open, not yet ended, and at most
+    STOPPABLE_DAYS_AHEAD days ahead; in time order, doctors loaded."""
+    now = now or timezone.now()
+    return (
+        Session.objects.filter(
+            status=Session.Status.OPEN,
+            ends_at__gt=now,
+            date__lte=timezone.localdate(now) + datetime.timedelta(days=STOPPABLE_DAYS_AHEAD),
+        )
+        .select_related("doctor")
+        .order_by("starts_at", "doctor__name")
+    )
+
+
+def session_active_booking_count(*, session: Session) -> int:
+    """The bookings stopping `session` would cancel, each patient told once: confirmed
+    and checked in (`Booking.ACTIVE`). One query."""
+    return Booking.objects.filter(session_id=session.pk, status__in=Booking.ACTIVE).count()
 
 
 def session_alternatives(

@@ -1,21 +1,31 @@
 """Every write of the booking app, one module per part of the domain.
 
 `bookings` (create, cancel, reschedule), `closures` (channels on and off, notices),
-`release` (moving places to where patients are), `waitlist`, `stops` (停诊).
+`release` (moving places to where patients are), `waitlist`, `stops` (停诊). The rules
+they judge by live in `booking.rules`, the channels' meanings in `booking.channels`.
 """
 
 from booking.services.bookings import (
     CODE_ALPHABET,
     CODE_LENGTH,
     booking_cancel,
+    booking_cancel_undo,
     booking_create,
     booking_reschedule,
+)
+from booking.services.closures import (
+    closure_create,
+    closure_reopen,
+    closure_validate,
+    notice_create,
+    notice_update,
 )
 from booking.services.release import (
     place_freed,
     release_closures_pending,
     release_due_sessions,
     release_for_closure,
+    release_return_for_closure,
     session_release_to_walkin,
 )
 from booking.services.stops import StopResult, session_stop
@@ -32,14 +42,21 @@ __all__ = [
     "CODE_LENGTH",
     "StopResult",
     "booking_cancel",
+    "booking_cancel_undo",
     "booking_create",
     "booking_reschedule",
+    "closure_create",
+    "closure_reopen",
+    "closure_validate",
     "held_place_offer",
     "held_places_settle",
+    "notice_create",
+    "notice_update",
     "place_freed",
     "release_closures_pending",
     "release_due_sessions",
     "release_for_closure",
+    "release_return_for_closure",
     "session_release_to_walkin",
     "session_stop",
     "waitlist_close_due",

@@ -1,9 +1,11 @@
 """The booking lifecycle: create, cancel, reschedule.
 
-Capacity moves only through conditional UPDATEs of quota rows; per-patient rules are
-checked while holding the patient's row lock, so two requests for one patient are
-judged one after the other. Locks are always taken in the same order — patient,
-booking, quota (by primary key), session — so concurrent requests never deadlock.
+Capacity moves only through conditional UPDATEs of quota rows; the rules
+(`booking.rules`) are judged while holding the patient's row lock, so two requests for
+one patient are judged one after the other, and an idempotency key is looked up under
+that lock too, so a replay always finds the first result. Locks are always taken in
+one order — patient, booking, held place, waitlist entry, quota (by primary key),
+session — so concurrent requests never deadlock.
 """
 
 import datetime
@@ -11,25 +13,33 @@ import secrets
 import uuid
 
 from django.db import IntegrityError, transaction
-from django.db.models import F
-from django.utils import formats, timezone
+from django.db.models import F, Q
+from django.utils import formats, timezone, translation
 
 from booking import exceptions as errors
-from booking.models import Booking, BookingPolicy
-from booking.selectors import holding_dates, policy_for_department
-from booking.services import closures, release
-from clinics.models import Channel, Department, Doctor, Quota, Session, Slot
-from notifications.services import message_cancel, message_enqueue, reminder_schedule
+from booking import rules
+from booking.models import Booking, HeldPlace
+from booking.selectors import policy_for_department
+from booking.selectors.stops import session_alternatives
+from booking.services import release
+from clinics.models import ClinicLevel, Department, Doctor, Quota, Session, Slot
+from notifications.services import (
+    message_cancel,
+    message_enqueue,
+    reminder_restore,
+    reminder_schedule,
+)
 from patients.exceptions import NotYourPatient
 from patients.models import Account, Patient
 
-# Channels the public reaches: the booking window, the daily release and no-show
-# suspensions apply to them. Walk-in is always open to a patient at the window.
-PUBLIC_CHANNELS = (Channel.ONLINE, Channel.PHONE)
-STAFF_CHANNELS = (Channel.PHONE, Channel.WALKIN, Channel.RESERVED)
-
 CODE_ALPHABET = "ACDEFGHJKLMNPQRTUVWXY34679"  # no 0/O, 1/I, 2/Z, 5/S, 8/B look-alikes
 CODE_LENGTH = 8
+CANCELLED_BY_HOSPITAL_MESSAGE = "booking_cancelled_by_hospital"
+# Within a day of the visit the patient must know before leaving home: a hospital
+# cancellation goes out even in quiet hours.
+URGENT_WITHIN = datetime.timedelta(hours=24)
+# A patient who cancelled by mistake may take it back this long, while the place is held.
+UNDO_WITHIN = datetime.timedelta(minutes=10)
 
 
 def booking_create(
@@ -45,19 +55,19 @@ def booking_create(
     The same `idempotency_key` from the same account returns the first booking
     instead of making a second. Refuses with: not_your_patient, channel_not_allowed,
     session_stopped, slot_started, outside_window, walkin_same_day, not_yet_released,
-    patient_suspended, already_booked_session, duplicate_department_day, daily_limit,
-    weekly_limit, slot_full, idempotency_key_reused. A refusal writes nothing.
+    channel_closed, patient_suspended, already_booked_session, duplicate_department_day,
+    daily_limit, weekly_limit, slot_full, idempotency_key_reused. A refusal writes nothing.
     """
     key = (idempotency_key or "").strip() or uuid.uuid4().hex
-    _check_requester(patient=patient, channel=channel, requested_by=requested_by)
+    rules.check_requester(patient=patient, channel=channel, requested_by=requested_by)
     try:
         with transaction.atomic():
+            locked = _lock_patient(patient)
+            existing = _booking_for_key(requested_by=requested_by, key=key)
+            if existing is not None:
+                return _replay(existing, patient=patient, slot=slot, rescheduled_from=None)
             return _book(
-                patient=patient,
-                slot=slot,
-                channel=channel,
-                requested_by=requested_by,
-                key=key,
+                patient=locked, slot=slot, channel=channel, requested_by=requested_by, key=key
             )
     except IntegrityError as exc:
         return _resolve_integrity_race(
@@ -91,33 +101,126 @@ def booking_create_from_held(
     )
 
 
-def booking_cancel(*, booking: Booking, requested_by: Account) -> Booking:
-    """Cancel a booking and give its place back to its quota.
+def booking_cancel(
+    *, booking: Booking, requested_by: Account, reason: str = "", by_hospital: bool = False
+) -> Booking:
+    """Cancel a booking, record who cancelled and why, and free its place.
 
-    Patients may cancel online until the policy's cut-off before the slot; staff may
-    cancel any confirmed booking. Cancelling twice returns the cancelled booking.
-    Refuses with: not_your_patient, cancel_too_late, not_cancellable.
+    A patient cancels their own booking online until the policy's cut-off before the
+    slot. Staff cancel any confirmed booking, with a reason: on the patient's behalf
+    (status cancelled_by_patient, `cancelled_by` the staff member) or, with
+    `by_hospital`, for the hospital (cancelled_by_hospital: never counted against the
+    patient, who is told why and offered alternatives). Cancelling again returns the
+    cancelled booking. Refuses with: not_your_patient, hospital_cancel_staff_only,
+    cancel_reason_required, cancel_too_late, not_cancellable.
     """
-    if not requested_by.is_staff and booking.patient.account_id != requested_by.pk:
-        raise NotYourPatient()
+    reason = (reason or "").strip()
+    if not requested_by.is_staff:
+        if booking.patient.account_id != requested_by.pk:
+            raise NotYourPatient()
+        if by_hospital:
+            raise errors.HospitalCancelStaffOnly()
+    elif not reason:
+        raise errors.CancelReasonRequired()
+    now = timezone.now()
+    alternatives = None
     with transaction.atomic():
         booking = (
             Booking.objects.select_for_update(of=("self",))
             .select_related("slot", "session__doctor", "department", "patient__account")
             .get(pk=booking.pk)
         )
-        if booking.status == Booking.Status.CANCELLED_BY_PATIENT:
+        if booking.status in Booking.CANCELLED:
             return booking
-        if booking.status != Booking.Status.CONFIRMED:
-            raise errors.NotCancellable()
-        if not requested_by.is_staff:
-            policy = policy_for_department(booking.department)
-            if not booking.is_cancellable_online_at(
-                timezone.now(), cutoff_minutes=policy.cancel_cutoff_minutes
-            ):
-                raise errors.CancelTooLate(minutes=policy.cancel_cutoff_minutes)
-        _cancel_and_release(booking, status=Booking.Status.CANCELLED_BY_PATIENT)
-        _enqueue_message(booking, kind="booking_cancelled")
+        policy = policy_for_department(booking.department)
+        rules.check_cancellable(booking=booking, requested_by=requested_by, policy=policy, now=now)
+        status = (
+            Booking.Status.CANCELLED_BY_HOSPITAL
+            if by_hospital
+            else Booking.Status.CANCELLED_BY_PATIENT
+        )
+        _cancel_and_release(booking, status=status, cancelled_by=requested_by, reason=reason)
+        if by_hospital:
+            alternatives = session_alternatives(session=booking.session, now=now)
+            notify_cancelled_by_hospital(booking, reason=reason, alternatives=alternatives)
+        else:
+            _enqueue_message(booking, kind="booking_cancelled")
+    return booking
+
+
+def booking_cancel_undo(*, booking: Booking, requested_by: Account) -> Booking:
+    """Take back a cancellation the requester made a moment ago, while its place is still
+    held (not yet given to the waitlist, walk-in or the pool): the same booking, code and
+    queue number, confirmed again.
+
+    Lock order: patient, booking, held place, quota. Judged again by the timing rules and
+    the patient's own limits (they may have booked elsewhere meanwhile); not by closures:
+    it is the patient's own place coming back, not a new booking. The cancellation
+    message is withdrawn if it has not gone yet, the reminder rescheduled, and the
+    patient told the booking stands. Undoing twice returns the booking. Refuses with:
+    not_your_patient, undo_not_possible, undo_expired, undo_place_gone, session_stopped,
+    slot_started, and the patient rules' codes.
+    """
+    if not requested_by.is_staff and booking.patient.account_id != requested_by.pk:
+        raise NotYourPatient()
+    now = timezone.now()
+    with transaction.atomic():
+        locked = _lock_patient(booking.patient)
+        booking = (
+            Booking.objects.select_for_update(of=("self",))
+            .select_related("slot", "session__department", "session__doctor", "department")
+            .get(pk=booking.pk)
+        )
+        if booking.status == Booking.Status.CONFIRMED:
+            return booking  # a second click: it stands already
+        if (
+            booking.status != Booking.Status.CANCELLED_BY_PATIENT
+            or booking.cancelled_by_id != requested_by.pk
+            # a reschedule moved away from it: the new booking holds the patient's place
+            or Booking.objects.filter(rescheduled_from=booking).exists()
+        ):
+            raise errors.UndoNotPossible()
+        if now - booking.cancelled_at > UNDO_WITHIN:
+            raise errors.UndoExpired(minutes=int(UNDO_WITHIN.total_seconds() // 60))
+        held = (
+            HeldPlace.objects.select_for_update()
+            .filter(freed_by=booking, released_at__isnull=True)
+            .first()
+        )
+        if held is None:
+            raise errors.UndoPlaceGone()
+        policy = policy_for_department(booking.department)
+        rules.check_timing(
+            session=booking.session,
+            slot=booking.slot,
+            channel=booking.channel,
+            policy=policy,
+            now=now,
+        )
+        rules.check_patient(
+            patient=locked, session=booking.session, channel=booking.channel, policy=policy, now=now
+        )
+        taken = Quota.objects.filter(pk=held.quota_id, held__gt=0).update(
+            held=F("held") - 1, booked=F("booked") + 1
+        )
+        if taken != 1:
+            raise RuntimeError(f"quota {held.quota_id} had no held place to take back")
+        held.released_at = now
+        held.outcome = HeldPlace.Outcome.UNDONE
+        held.taken_by = booking
+        held.save(update_fields=["released_at", "outcome", "taken_by"])
+        booking.status = Booking.Status.CONFIRMED
+        booking.cancelled_at = None
+        booking.cancelled_by = None
+        booking.cancel_reason = ""
+        booking.save(
+            update_fields=["status", "cancelled_at", "cancelled_by", "cancel_reason", "updated_at"]
+        )
+        message_cancel(dedupe_keys=[f"booking:{booking.pk}:booking_cancelled"])
+        reminder_restore(dedupe_keys=[reminder_key(booking.pk)])
+        _enqueue_message(
+            booking, kind="booking_confirmed", dedupe_key=f"booking:{booking.pk}:restored:{held.pk}"
+        )
     return booking
 
 
@@ -132,38 +235,43 @@ def booking_reschedule(
     back in one transaction, so the patient never holds two places or none.
 
     The new booking keeps the channel and is judged by every rule of booking_create,
-    as if the old booking were already cancelled. Refuses as booking_create and
-    booking_cancel do, plus reschedule_same_slot.
+    as if the old booking were already cancelled. A replay of the same request (same
+    account, key, booking and slot) returns the first result whenever it arrives, even
+    after the old booking was cancelled by that first request. Refuses as
+    booking_create and booking_cancel do, plus reschedule_same_slot.
     """
     key = (idempotency_key or "").strip() or uuid.uuid4().hex
     patient = booking.patient
-    _check_requester(patient=patient, channel=booking.channel, requested_by=requested_by)
-    existing = _booking_for_key(requested_by=requested_by, key=key)
-    if existing is not None:
-        return _replay(existing, patient=patient, slot=new_slot, rescheduled_from=booking)
-    if new_slot.pk == booking.slot_id:
-        raise errors.RescheduleSameSlot()
+    rules.check_requester(patient=patient, channel=booking.channel, requested_by=requested_by)
     try:
         with transaction.atomic():
-            Patient.objects.select_for_update().get(pk=patient.pk)
+            locked = _lock_patient(patient)
+            # Under the patient's lock: a replay that waited behind the first request
+            # finds its booking here, before the old one is judged (already cancelled).
+            existing = _booking_for_key(requested_by=requested_by, key=key)
+            if existing is not None:
+                return _replay(existing, patient=patient, slot=new_slot, rescheduled_from=booking)
+            if new_slot.pk == booking.slot_id:
+                raise errors.RescheduleSameSlot()
             old = (
                 Booking.objects.select_for_update(of=("self",))
                 .select_related("slot", "department")
                 .get(pk=booking.pk)
             )
-            if old.status != Booking.Status.CONFIRMED:
-                raise errors.NotCancellable()
-            if not requested_by.is_staff:
-                policy = policy_for_department(old.department)
-                if not old.is_cancellable_online_at(
-                    timezone.now(), cutoff_minutes=policy.cancel_cutoff_minutes
-                ):
-                    raise errors.CancelTooLate(minutes=policy.cancel_cutoff_minutes)
+            policy = policy_for_department(old.department)
+            rules.check_cancellable(
+                booking=old, requested_by=requested_by, policy=policy, now=timezone.now()
+            )
             # Lock both quota rows in primary-key order before moving either.
             _lock_quotas([(old.slot_id, old.channel), (new_slot.pk, old.channel)])
-            _cancel_and_release(old, status=Booking.Status.CANCELLED_BY_PATIENT)
+            _cancel_and_release(
+                old,
+                status=Booking.Status.CANCELLED_BY_PATIENT,
+                cancelled_by=requested_by,
+                reason="",
+            )
             return _book(
-                patient=patient,
+                patient=locked,
                 slot=new_slot,
                 channel=old.channel,
                 requested_by=requested_by,
@@ -184,6 +292,10 @@ def booking_reschedule(
 # --- the transaction's steps -------------------------------------------------
 
 
+def _lock_patient(patient: Patient) -> Patient:
+    return Patient.objects.select_for_update().select_related("account").get(pk=patient.pk)
+
+
 def _book(
     *,
     patient: Patient,
@@ -194,30 +306,23 @@ def _book(
     rescheduled_from: Booking | None = None,
     from_held: bool = False,
 ) -> Booking:
-    """Must be called inside a transaction. Takes the patient's row lock (if not held).
+    """Must be called inside a transaction holding `patient`'s row lock.
 
     `from_held` takes the place from the quota's held-back places instead of free ones.
-
-    The idempotency key is looked up under that lock, so a retry, or a twin request
-    that waited for the lock, gets the first booking back even after its slot started.
     """
     now = timezone.now()
-    locked_patient = (
-        Patient.objects.select_for_update().select_related("account").get(pk=patient.pk)
-    )
-    existing = _booking_for_key(requested_by=requested_by, key=key)
-    if existing is not None:
-        return _replay(existing, patient=patient, slot=slot, rescheduled_from=rescheduled_from)
-
     slot = Slot.objects.select_related("session__department", "session__doctor").get(pk=slot.pk)
     session = slot.session
     policy = policy_for_department(session.department)
-    _check_timing(session=session, slot=slot, channel=channel, policy=policy, now=now)
-    closures.ensure_channel_open(session=session, channel=channel, now=now)
-    _check_patient_rules(
-        patient=locked_patient, session=session, channel=channel, policy=policy, now=now
+    rules.check_bookable(
+        patient=patient,
+        session=session,
+        slot=slot,
+        channel=channel,
+        policy=policy,
+        now=now,
+        from_waitlist=from_held,
     )
-
     if from_held:
         taken = Quota.objects.filter(slot_id=slot.pk, channel=channel, held__gt=0).update(
             booked=F("booked") + 1, held=F("held") - 1
@@ -233,7 +338,7 @@ def _book(
     booking = Booking.objects.create(
         code=_new_code(),
         queue_number=queue_number,
-        patient=locked_patient,
+        patient=patient,
         slot=slot,
         session=session,
         department=session.department,
@@ -251,82 +356,26 @@ def _book(
     return booking
 
 
-def _check_requester(*, patient: Patient, channel: str, requested_by: Account) -> None:
-    if requested_by.is_staff:
-        return
-    if patient.account_id != requested_by.pk:
-        raise NotYourPatient()
-    if channel != Channel.ONLINE:
-        raise errors.ChannelNotAllowed()
-
-
-def _check_timing(
-    *, session: Session, slot: Slot, channel: str, policy: BookingPolicy, now: datetime.datetime
-) -> None:
-    if session.is_stopped:
-        raise errors.SessionStopped()
-    if slot.has_started(now):
-        raise errors.SlotStarted()
-    today = timezone.localdate(now)
-    if channel == Channel.WALKIN:
-        if session.date != today:
-            raise errors.WalkinSameDay()
-        return
-    if channel not in PUBLIC_CHANNELS:
-        return
-    newest_day = today + datetime.timedelta(days=policy.window_days)
-    if session.date > newest_day:
-        raise errors.OutsideWindow(days=policy.window_days)
-    if session.date == newest_day and timezone.localtime(now).time() < policy.release_time:
-        raise errors.NotYetReleased(time=policy.release_time.strftime("%H:%M"))
-
-
-def _check_patient_rules(
-    *,
-    patient: Patient,
-    session: Session,
-    channel: str,
-    policy: BookingPolicy,
-    now: datetime.datetime,
-) -> None:
-    """Must be called while holding the patient's row lock."""
-    if channel in PUBLIC_CHANNELS and patient.is_suspended_on(timezone.localdate(now)):
-        raise errors.PatientSuspended(until=formats.date_format(patient.suspended_until))
-    day = session.date
-    week = datetime.timedelta(days=6)
-    held = holding_dates(patient_id=patient.pk, start=day - week, end=day + week)
-    if any(session_id == session.pk for _, _, session_id in held):
-        raise errors.AlreadyBookedSession()
-    if channel == Channel.RESERVED:
-        return  # a doctor's follow-up is the doctor's decision, not a quota of the patient
-    same_day = [department_id for visit, department_id, _ in held if visit == day]
-    if same_day.count(session.department_id) >= policy.max_per_department_day:
-        raise errors.DuplicateDepartmentDay()
-    if len(same_day) >= policy.max_per_day:
-        raise errors.DailyLimit(limit=policy.max_per_day)
-    visits = [visit for visit, _, _ in held]
-    for first in (day - datetime.timedelta(days=n) for n in range(7)):
-        in_window = sum(first <= visit <= first + week for visit in visits)
-        if in_window >= policy.max_per_7_days:
-            raise errors.WeeklyLimit(limit=policy.max_per_7_days)
-
-
 def _lock_quotas(keys: list[tuple[int, str]]) -> None:
-    ids = sorted(
-        pk
-        for slot_id, channel in keys
-        for pk in Quota.objects.filter(slot_id=slot_id, channel=channel).values_list(
-            "pk", flat=True
-        )
-    )
-    list(Quota.objects.select_for_update().filter(pk__in=ids).order_by("pk").values_list("pk"))
+    """Lock the quota rows of these (slot, channel) pairs in primary-key order: one query
+    (PostgreSQL locks the rows in the order it returns them)."""
+    which = Q()
+    for slot_id, channel in keys:
+        which |= Q(slot_id=slot_id, channel=channel)
+    list(Quota.objects.select_for_update().filter(which).order_by("pk").values_list("pk"))
 
 
-def _cancel_and_release(booking: Booking, *, status: str) -> None:
+def _cancel_and_release(
+    booking: Booking, *, status: str, cancelled_by: Account | None, reason: str
+) -> None:
     """Must be called inside the transaction that holds the booking's row lock."""
     booking.status = status
     booking.cancelled_at = timezone.now()
-    booking.save(update_fields=["status", "cancelled_at", "updated_at"])
+    booking.cancelled_by = cancelled_by
+    booking.cancel_reason = reason[:200]
+    booking.save(
+        update_fields=["status", "cancelled_at", "cancelled_by", "cancel_reason", "updated_at"]
+    )
     release.place_freed(booking=booking, now=booking.cancelled_at)
     message_cancel(dedupe_keys=[reminder_key(booking.pk)])
 
@@ -388,7 +437,9 @@ def _resolve_integrity_race(
 
 def name_in(item: Department | Doctor, language: str) -> str:
     """A department's or doctor's name as a patient reading `language` knows it."""
-    return item.name if language.startswith("zh") or not item.name_en else item.name_en
+    from clinics.translation import text_in
+
+    return text_in(item, "name", language)
 
 
 def when_text(moment: datetime.datetime) -> str:
@@ -408,7 +459,7 @@ def message_context(booking: Booking) -> dict:
     }
 
 
-def _enqueue_message(booking: Booking, *, kind: str) -> None:
+def _enqueue_message(booking: Booking, *, kind: str, dedupe_key: str | None = None) -> None:
     """Must be called inside the booking's transaction: both commit or neither."""
     patient = booking.patient
     account = patient.account
@@ -417,7 +468,7 @@ def _enqueue_message(booking: Booking, *, kind: str) -> None:
     recipient = patient.phone or account.phone or ""
     message_enqueue(
         kind=kind,
-        dedupe_key=f"booking:{booking.pk}:{kind}",
+        dedupe_key=dedupe_key or f"booking:{booking.pk}:{kind}",
         recipient=recipient,
         language=language,
         context=context,
@@ -432,6 +483,43 @@ def _enqueue_message(booking: Booking, *, kind: str) -> None:
             starts_at=booking.slot.starts_at,
             account_id=account.pk,
         )
+
+
+def notify_cancelled_by_hospital(
+    booking: Booking, *, reason: str, alternatives: list[Session]
+) -> None:
+    """Tell the patient the hospital cancelled, why, and where else to go.
+
+    Must be called inside the cancelling transaction: the message lands with the change.
+    """
+    patient = booking.patient
+    account = patient.account
+    language = account.language
+    context = message_context(booking) | {
+        "reason": reason,
+        "alternatives": [
+            {
+                "doctor": name_in(alt.doctor, language),
+                "when": when_text(alt.starts_at),
+                "level": level_label(alt.level, language),
+            }
+            for alt in alternatives
+        ],
+    }
+    message_enqueue(
+        kind=CANCELLED_BY_HOSPITAL_MESSAGE,
+        dedupe_key=f"booking:{booking.pk}:{CANCELLED_BY_HOSPITAL_MESSAGE}",
+        recipient=patient.phone or account.phone or "",
+        language=language,
+        context=context,
+        account_id=account.pk,
+        urgent=booking.slot.starts_at - timezone.now() <= URGENT_WITHIN,
+    )
+
+
+def level_label(level: str, language: str) -> str:
+    with translation.override(language):
+        return str(ClinicLevel(level).label)
 
 
 def reminder_key(booking_id: int) -> str:

@@ -1,27 +1,31 @@
 """Channel closures, maintenance windows and public notices.
 
-A closure refuses new bookings through its channels for its scope and time range; it
-never touches what is already booked. Ops may ask for the unbooked places of the
-affected sessions to be released to walk-in: the release engine does that after the
-closure is committed (`booking.tasks.release_closure_task`).
+A closure refuses new bookings through its channels for its scope and time range
+(`booking.rules.check_channel_open`); it never touches what is already booked. Ops may
+ask for the unbooked places of the affected sessions to be released to walk-in: the
+release engine does that after the closure is committed
+(`booking.tasks.release_closure_task`), and, when the closure is reopened with
+`return_places`, moves the still unbooked ones back (`release_return_task`).
 """
 
 import datetime
 import logging
 
 from django.db import transaction
-from django.db.models import Q
 from django.utils import timezone
 
 from booking import exceptions as errors
+from booking.channels import CLOSABLE
 from booking.models import Closure, Notice
 from clinics.models import Channel, Department, Doctor, Session
+from core.tasks import task_publish
 from patients.models import Account
 
 logger = logging.getLogger(__name__)
 
-# The channels a closure can switch off; `reserved` (doctor follow-ups) is the doctor's.
-CLOSABLE_CHANNELS = (Channel.ONLINE, Channel.PHONE, Channel.WALKIN)
+# A notice, in either language, must fit on the one-page printed sign (signs/*.html,
+# css/sign.css scale it down by length); the model's TextField has no limit of its own.
+NOTICE_MAX_LENGTH = 300
 
 _TARGET_TYPES: dict[str, type | None] = {
     Closure.Scope.HOSPITAL: None,
@@ -47,12 +51,13 @@ def closure_validate(
 
     Refuses with: closure_no_channel, closure_unknown_channel, closure_target_mismatch,
     closure_ends_before_start, closure_already_over, closure_unknown_reason,
-    closure_notice_missing. Forms call it to show the refusal next to the field.
+    closure_notice_missing, closure_notice_too_long. Forms call it to show the refusal
+    next to the field.
     """
     now = now or timezone.now()
     if not channels:
         raise errors.ClosureNoChannel()
-    if any(channel not in CLOSABLE_CHANNELS for channel in channels):
+    if any(channel not in CLOSABLE for channel in channels):
         raise errors.ClosureUnknownChannel()
     if scope not in _TARGET_TYPES:
         raise errors.ClosureTargetMismatch(scope=scope)
@@ -69,6 +74,8 @@ def closure_validate(
         raise errors.ClosureUnknownReason()
     if not (notice or "").strip() or not (notice_en or "").strip():
         raise errors.ClosureNoticeMissing()
+    if max(len(notice.strip()), len(notice_en.strip())) > NOTICE_MAX_LENGTH:
+        raise errors.ClosureNoticeTooLong(limit=NOTICE_MAX_LENGTH)
 
 
 def closure_create(
@@ -136,13 +143,19 @@ def closure_create(
 
 
 def closure_reopen(
-    *, closure: Closure, reopened_by: Account | None, now: datetime.datetime | None = None
+    *,
+    closure: Closure,
+    reopened_by: Account | None,
+    return_places: bool = False,
+    now: datetime.datetime | None = None,
 ) -> Closure:
     """End a closure now: its channels open again at once.
 
-    A planned closure reopened before it starts never takes effect. Places already
-    released to walk-in stay there (the desk may be using them). Reopening twice
-    returns the closure as it is. Refuses with: closure_already_ended (its end passed).
+    A planned closure reopened before it starts never takes effect. Places its release
+    moved to walk-in stay there, unless `return_places`: then, once this commits, the
+    release engine moves those still unbooked back to their channels for sessions far
+    enough ahead (`release.release_return_for_closure`; the run records how many).
+    Reopening twice returns the closure as it is. Refuses with: closure_already_ended.
     """
     now = now or timezone.now()
     with transaction.atomic():
@@ -153,72 +166,20 @@ def closure_reopen(
             raise errors.ClosureAlreadyEnded()
         closure.reopened_at = now
         closure.reopened_by = reopened_by
-        closure.save(update_fields=["reopened_at", "reopened_by"])
-    logger.info("closure %s reopened", closure.pk)
+        closure.return_places = bool(return_places and closure.release_places)
+        closure.save(update_fields=["reopened_at", "reopened_by", "return_places"])
+        if closure.return_places:
+            closure_id = closure.pk
+            transaction.on_commit(
+                lambda: task_publish("booking.tasks.release_return_task", closure_id),
+                robust=True,
+            )
+    logger.info("closure %s reopened (places back: %s)", closure.pk, closure.return_places)
     return closure
 
 
-def closure_active_q(now: datetime.datetime) -> Q:
-    """Closures in force at `now`: starts_at <= now < (ends_at, reopened_at or forever)."""
-    return (
-        Q(starts_at__lte=now)
-        & (Q(ends_at__isnull=True) | Q(ends_at__gt=now))
-        & (Q(reopened_at__isnull=True) | Q(reopened_at__gt=now))
-    )
-
-
-def session_closures_q(session: Session) -> Q:
-    """Closures whose scope covers `session`: the hospital, its department or the
-    department's parent, its doctor, or the session itself. No query."""
-    department = session.department
-    departments = [department.pk]
-    if department.parent_id is not None:
-        departments.append(department.parent_id)
-    return (
-        Q(scope=Closure.Scope.HOSPITAL)
-        | Q(scope=Closure.Scope.DEPARTMENT, department_id__in=departments)
-        | Q(scope=Closure.Scope.DOCTOR, doctor_id=session.doctor_id)
-        | Q(scope=Closure.Scope.SESSION, session_id=session.pk)
-    )
-
-
-def ensure_channel_open(*, session: Session, channel: str, now: datetime.datetime) -> None:
-    """Refuse a booking through a channel that a closure covers at `now`.
-
-    Called by booking_create inside its transaction, before any write; one query
-    (`session.department` must be loaded). When several closures apply, the refusal
-    names the one that lasts longest, and gives no retry time if any is open-ended.
-    Refuses with: channel_closed.
-    """
-    if channel not in CLOSABLE_CHANNELS:
-        return
-    closures = list(
-        Closure.objects.filter(
-            session_closures_q(session), closure_active_q(now), **{channel: True}
-        )
-        .only("pk", "notice", "notice_en", "ends_at", "reopened_at", "starts_at")
-        .order_by("starts_at", "pk")
-    )
-    if not closures:
-        return
-    open_ended = [c for c in closures if c.ends_at is None]
-    longest = open_ended[0] if open_ended else max(closures, key=lambda c: c.ends_at)
-    raise errors.ChannelClosed(
-        channel=channel,
-        notice=longest.notice,
-        notice_en=longest.notice_en,
-        retry_at=None if open_ended else longest.ends_at,
-        closure_id=longest.pk,
-    )
-
-
 def _publish_release(closure_id: int) -> None:
-    try:
-        from booking.tasks import release_closure_task
-    except ImportError:  # the release engine is not installed yet: nothing to publish
-        logger.warning("closure %s: no release engine to move its places", closure_id)
-        return
-    release_closure_task.delay(closure_id)
+    task_publish("booking.tasks.release_closure_task", closure_id)
 
 
 # --- notices ---------------------------------------------------------------------

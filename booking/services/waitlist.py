@@ -12,6 +12,7 @@ import logging
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from booking import channels, rules
 from booking import exceptions as errors
 from booking.models import Booking, HeldPlace, WaitlistEntry
 from booking.selectors import policy_for_department
@@ -22,10 +23,9 @@ from booking.selectors.waitlist import (
     waitlist_closes_at,
     waitlist_last_open_date,
 )
-from booking.services import bookings, closures, release
-from booking.services.bookings import PUBLIC_CHANNELS
-from clinics.models import Channel, Session
-from config.errors import YuyueError
+from booking.services import bookings, release
+from clinics.models import Session
+from core.errors import YuyueError
 from patients.exceptions import NotYourPatient
 from patients.models import Account, Patient
 
@@ -35,28 +35,35 @@ logger = logging.getLogger(__name__)
 def waitlist_join(*, patient: Patient, session: Session, requested_by: Account) -> WaitlistEntry:
     """Put `patient` on the waitlist of a full `session`.
 
-    Judged under the patient's row lock, by the rules of booking (staff join for phone
-    callers, patients online). Refuses with: not_your_patient, session_stopped,
-    waitlist_closed, outside_window, not_yet_released, channel_closed, patient_suspended,
+    Judged under the patient's row lock and then the session's (lock order: patient …
+    session), by the rules of booking (staff join for phone callers, patients online).
+    The session lock serialises a join with `session_stop`: a join either commits before
+    the stop, whose waitlist closing then finds it, or sees the stopped session and is
+    refused. Refuses with: not_your_patient, session_stopped, waitlist_closed,
+    outside_window, not_yet_released, channel_closed, patient_suspended,
     already_booked_session, duplicate_department_day, daily_limit, weekly_limit,
     session_has_places, already_waitlisted, waitlist_limit. A refusal writes nothing.
     """
     if not requested_by.is_staff and patient.account_id != requested_by.pk:
         raise NotYourPatient()
-    channel = Channel.PHONE if requested_by.is_staff else Channel.ONLINE
+    channel = channels.waitlist_channel(staff=requested_by.is_staff)
     now = timezone.now()
     try:
         with transaction.atomic():
             locked = Patient.objects.select_for_update().get(pk=patient.pk)
-            session = Session.objects.select_related("department").get(pk=session.pk)
+            session = (
+                Session.objects.select_for_update(of=("self",))
+                .select_related("department")
+                .get(pk=session.pk)
+            )
             policy = policy_for_department(session.department)
             if session.is_stopped:
                 raise errors.SessionStopped()
             if now >= waitlist_closes_at(session=session):
                 raise errors.WaitlistClosed()
-            _check_window(session=session, policy=policy, now=now)
-            closures.ensure_channel_open(session=session, channel=channel, now=now)
-            bookings._check_patient_rules(
+            rules.check_window(session=session, policy=policy, now=now)
+            rules.check_channel_open(session=session, channel=channel, now=now)
+            rules.check_patient(
                 patient=locked, session=session, channel=channel, policy=policy, now=now
             )
             if session_online_places_left(session=session, now=now) > 0:
@@ -77,15 +84,6 @@ def waitlist_join(*, patient: Patient, session: Session, requested_by: Account) 
         ).exists():
             raise errors.AlreadyWaitlisted() from exc
         raise
-
-
-def _check_window(*, session: Session, policy, now: datetime.datetime) -> None:
-    today = timezone.localdate(now)
-    newest_day = today + datetime.timedelta(days=policy.window_days)
-    if session.date > newest_day:
-        raise errors.OutsideWindow(days=policy.window_days)
-    if session.date == newest_day and timezone.localtime(now).time() < policy.release_time:
-        raise errors.NotYetReleased(time=policy.release_time.strftime("%H:%M"))
 
 
 def waitlist_leave(*, entry: WaitlistEntry, requested_by: Account) -> WaitlistEntry:
@@ -136,7 +134,7 @@ def held_place_offer(*, held_place_id: int) -> Booking | None:
         .filter(pk=held_place_id, released_at__isnull=True)
         .first()
     )
-    if held is None or held.quota.channel not in PUBLIC_CHANNELS:
+    if held is None or held.quota.channel not in channels.PUBLIC:
         return None
     now = timezone.now()
     candidates = waitlist_candidates(
@@ -186,7 +184,9 @@ def _offer_to(*, entry: WaitlistEntry, held_place_id: int, now: datetime.datetim
         idempotency_key=f"waitlist:{entry.pk}",
     )
     held.released_at = now
-    held.save(update_fields=["released_at"])
+    held.outcome = HeldPlace.Outcome.WAITLIST
+    held.taken_by = booking
+    held.save(update_fields=["released_at", "outcome", "taken_by"])
     entry.status = WaitlistEntry.Status.BOOKED
     entry.booking = booking
     entry.closed_at = now

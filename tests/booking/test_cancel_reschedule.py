@@ -60,9 +60,9 @@ def test_online_cancellation_closes_two_hours_before_the_slot(clock, patient, st
     )
     assert "120" in error.detail
     # the front desk can still cancel it
-    assert services.booking_cancel(booking=late, requested_by=staff).status == (
-        Booking.Status.CANCELLED_BY_PATIENT
-    )
+    assert services.booking_cancel(
+        booking=late, requested_by=staff, reason="at the desk"
+    ).status == (Booking.Status.CANCELLED_BY_PATIENT)
 
 
 def test_cannot_cancel_someone_elses_booking(clock, patient):

@@ -1,16 +1,16 @@
 """Channel closures: what they refuse, what they leave alone, when they start and end."""
 
 import datetime
-import types
 
 import pytest
 from django.utils import timezone, translation
 
+from booking import rules
 from booking.models import Booking, Closure, Notice
 from booking.selectors import booking_list_for_account
 from booking.services import closures
 from clinics.models import Channel
-from config.errors import YuyueError
+from core.errors import YuyueError
 from tests import factories
 from tests.booking.conftest import NOW
 from tests.booking.helpers import assert_books_balance, snapshot
@@ -53,10 +53,12 @@ def close(
 def no_release_engine(monkeypatch):
     """Closures with release_places publish to the release engine; count, don't run."""
     published: list[int] = []
-    fake = types.SimpleNamespace(delay=published.append)
-    import booking.tasks
 
-    monkeypatch.setattr(booking.tasks, "release_closure_task", fake)
+    def publish(name, *args):
+        assert name == "booking.tasks.release_closure_task"
+        published.append(*args)
+
+    monkeypatch.setattr(closures, "task_publish", publish)
     return published
 
 
@@ -199,9 +201,9 @@ def test_ensure_channel_open_is_one_query(clock, django_assert_num_queries):
     close(scope=Closure.Scope.HOSPITAL, channels=[Channel.WALKIN])
 
     with django_assert_num_queries(1):
-        closures.ensure_channel_open(session=session, channel=Channel.ONLINE, now=NOW)
+        rules.check_channel_open(session=session, channel=Channel.ONLINE, now=NOW)
     with django_assert_num_queries(1), pytest.raises(YuyueError):
-        closures.ensure_channel_open(session=session, channel=Channel.PHONE, now=NOW)
+        rules.check_channel_open(session=session, channel=Channel.PHONE, now=NOW)
 
 
 def test_of_two_closures_the_longest_decides_the_retry_time(clock, patient):
@@ -233,7 +235,7 @@ def test_scheduled_closure_starts_and_ends_on_time(clock, patient):
     close(target=department, starts_at=starts, ends_at=ends)
 
     clock.move_to(starts - datetime.timedelta(seconds=1))
-    closures.ensure_channel_open(session=slot.session, channel=Channel.ONLINE, now=timezone.now())
+    rules.check_channel_open(session=slot.session, channel=Channel.ONLINE, now=timezone.now())
 
     clock.move_to(starts)
     refused("channel_closed", lambda: book(patient, slot))

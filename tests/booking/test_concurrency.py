@@ -14,7 +14,7 @@ import time_machine
 from booking import services
 from booking.models import Booking
 from clinics.models import Channel, Quota
-from config.errors import YuyueError
+from core.errors import YuyueError
 from tests import factories
 from tests.booking.conftest import NOW
 from tests.booking.helpers import assert_books_balance, total_capacity

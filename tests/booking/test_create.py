@@ -8,7 +8,7 @@ from django.utils import translation
 from booking import services
 from booking.models import Booking
 from clinics.models import Channel, Session
-from config.errors import YuyueError
+from core.errors import YuyueError
 from notifications.models import OutboxMessage
 from tests import factories
 from tests.booking.conftest import NOW, SHANGHAI

@@ -57,7 +57,9 @@ def test_closure_release_moves_exactly_the_unbooked_places(clock, staff):
         book(factories.PatientFactory(), first)
     book(factories.PatientFactory(), first, channel=Channel.PHONE, by=staff)
     cancelled = book(factories.PatientFactory(), other)
-    services.booking_cancel(booking=cancelled, requested_by=staff)  # held back: not moved
+    services.booking_cancel(
+        booking=cancelled, requested_by=staff, reason="患者来电取消"
+    )  # held back: not moved
     totals = capacity_per_slot()
 
     run = release.release_for_closure(

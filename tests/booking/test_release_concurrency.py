@@ -193,7 +193,7 @@ def test_stop_while_patients_book_cancel_and_join(frozen):
         session=slot.session, status__in=(Booking.Status.CONFIRMED, Booking.Status.CHECKED_IN)
     ).exists()
     hospital = Booking.objects.filter(status=Booking.Status.CANCELLED_BY_HOSPITAL).count()
-    assert next(r for r in stops if r.stopped).bookings_cancelled == hospital
+    assert sum(r.bookings_cancelled for r in stops) == hospital  # the two may share it
     from notifications.models import OutboxMessage
 
     assert OutboxMessage.objects.filter(kind="booking_cancelled_by_hospital").count() == hospital

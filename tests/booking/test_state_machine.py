@@ -19,7 +19,7 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, rule, run_stat
 from booking import services
 from booking.models import Booking
 from clinics.models import Channel
-from config.errors import YuyueError
+from core.errors import YuyueError
 from notifications.models import OutboxMessage
 from tests import factories
 from tests.booking.conftest import NOW
@@ -98,7 +98,11 @@ class BookingMachine(RuleBasedStateMachine):
         if confirmed:
             booking = confirmed[index % len(confirmed)]
             who = self.staff if by_staff else booking.patient.account
-            self._attempt(lambda: services.booking_cancel(booking=booking, requested_by=who))
+            self._attempt(
+                lambda: services.booking_cancel(
+                    booking=booking, requested_by=who, reason="asked" if by_staff else ""
+                )
+            )
 
     @rule(index=st.integers(0, 20), slot=st.integers(0, 3))
     def reschedule(self, index: int, slot: int) -> None:

@@ -248,7 +248,7 @@ def test_status_page_in_english(clinic, client):
 
     assert response.status_code == 200
     html = response.content.decode()
-    assert '<html lang="en">' in html
+    assert '<html lang="en" class="text-normal">' in html
     assert "Online booking for ophthalmology is paused." in html
     assert "Dr Li is away." in html
     assert "System maintenance." in html
@@ -277,7 +277,7 @@ def test_status_page_in_chinese(clinic, client):
     response = client.get("/status", HTTP_ACCEPT_LANGUAGE="zh-hans")
 
     html = response.content.decode()
-    assert '<html lang="zh-hans">' in html
+    assert '<html lang="zh-hans" class="text-normal">' in html
     assert "眼科线上预约暂停。" in html
     assert "系统维护。" in html
     assert "春节门诊安排" in html
@@ -486,6 +486,7 @@ def test_staff_api_creates_lists_and_reopens(clock, client, ops):
         "notice": "眼科线上预约暂停。",
         "notice_en": "Online booking is paused.",
         "release_places": False,
+        "return_places": False,
         "is_active": True,
         "sign_url": f"/signs/closure/{closure.pk}",
     }

@@ -42,7 +42,9 @@ def test_stop_cancels_every_active_booking_by_the_hospital(clock, staff):
     checked_in = online[1]
     Booking.objects.filter(pk=checked_in.pk).update(status=Booking.Status.CHECKED_IN)
     earlier_cancel = book(factories.PatientFactory(), later)
-    services.booking_cancel(booking=earlier_cancel, requested_by=staff)  # held back
+    services.booking_cancel(
+        booking=earlier_cancel, requested_by=staff, reason="患者来电取消"
+    )  # held back
     waiting = services.waitlist_join(
         patient=factories.PatientFactory(), session=slot.session, requested_by=staff
     )
@@ -187,7 +189,15 @@ def test_admin_stop_session_form(clock, admin_client):
     assert refused_page.status_code == 200
     assert Session.objects.get(pk=slot.session_id).status == Session.Status.OPEN
 
-    done = admin_client.post(url, {"session": slot.session_id, "reason": "医生病假"})
+    # the form asks for a confirmation first: nothing is stopped yet
+    confirm = admin_client.post(url, {"session": slot.session_id, "reason": "医生病假"})
+    assert confirm.status_code == 200
+    assert "1 booking will be cancelled by the hospital" in confirm.content.decode()
+    assert Session.objects.get(pk=slot.session_id).status == Session.Status.OPEN
+
+    done = admin_client.post(
+        url, {"session": slot.session_id, "reason": "医生病假", "confirm": "yes"}
+    )
     assert done.status_code == 302
     booking.refresh_from_db()
     assert booking.status == Booking.Status.CANCELLED_BY_HOSPITAL

@@ -3,14 +3,24 @@
 import datetime
 
 import pytest
+from django.contrib.admin.models import ADDITION, LogEntry
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
+from clinics import services
+from clinics.admin import SessionAddForm
+from clinics.exceptions import SessionExists
 from clinics.models import HalfDay, Quota, ScheduleTemplate, Session
 from clinics.services import sessions_generate
 from tests.clinics.helpers import inventory
-from tests.factories import DoctorFactory, RoomFactory, ScheduleTemplateFactory
+from tests.factories import (
+    DoctorFactory,
+    RoomFactory,
+    ScheduleTemplateFactory,
+    SessionFactory,
+    slot_with_quotas,
+)
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("clock")]
 
@@ -210,3 +220,80 @@ def test_a_second_hand_added_session_in_the_half_day_is_refused(admin_client):
     assert response.status_code == 200
     assert "This doctor already has a session in that half-day." in response.content.decode()
     assert inventory() == before
+
+
+def test_slot_times_read_in_beijing_time(admin_client):
+    # given a slot at 08:00 in Shanghai tomorrow, stored as 00:00 UTC
+    doctor = DoctorFactory(name="刘芳", name_en="Liu Fang")
+    session = SessionFactory(doctor=doctor, date=datetime.date(2026, 12, 3))
+    slot = slot_with_quotas(session=session, online=2)
+    assert slot.starts_at.astimezone(datetime.UTC).hour == 0
+
+    # then its name and the quota list (which names the slot) say 08:00
+    assert str(slot) == "2026-12-03 Morning Liu Fang 08:00"
+    quotas = admin_client.get(changelist("quota")).content.decode()
+    assert "2026-12-03 Morning Liu Fang 08:00" in quotas
+    assert "Liu Fang 00:00" not in quotas
+    assert "8 a.m." in admin_client.get(changelist("slot")).content.decode()
+
+
+def test_the_add_form_writes_nothing_itself_but_session_add_does(admin_client, monkeypatch):
+    # given the service counted, and refusing for a moment as a twin added at once would
+    calls = []
+    real_session_add = services.session_add
+
+    def spy(**kwargs):
+        calls.append(kwargs)
+        return real_session_add(**kwargs)
+
+    monkeypatch.setattr(services, "session_add", spy)
+    doctor = DoctorFactory()
+    room = RoomFactory(department=doctor.department)
+
+    # when staff add a session
+    response = admin_client.post(
+        reverse("admin:clinics_session_add"), add_form(doctor, room), follow=True
+    )
+
+    # then session_add made it, once, and the admin went on with the row it made
+    assert len(calls) == 1
+    session = Session.objects.get()
+    assert response.redirect_chain == [(changelist("session"), 302)]
+    (added,) = [str(m) for m in response.context["messages"]]
+    assert f"“{session}” was added successfully" in added
+    entry = LogEntry.objects.get()
+    assert (entry.object_id, entry.action_flag) == (str(session.pk), ADDITION)
+
+
+def test_a_refusal_only_session_add_sees_writes_nothing_and_says_why(admin_client, monkeypatch):
+    # given a twin session is added between the form's check and the insert
+    def refuse(**kwargs):
+        raise SessionExists()
+
+    monkeypatch.setattr(services, "session_add", refuse)
+    doctor = DoctorFactory()
+    room = RoomFactory(department=doctor.department)
+
+    response = admin_client.post(
+        reverse("admin:clinics_session_add"), add_form(doctor, room), follow=True
+    )
+
+    assert response.redirect_chain == [(reverse("admin:clinics_session_add"), 302)]
+    assert [str(m) for m in response.context["messages"]] == [
+        "This doctor already has a session in that half-day."
+    ]
+    assert inventory() == (0, 0, 0)
+    assert not LogEntry.objects.exists()
+
+
+def test_checking_the_add_form_writes_nothing():
+    doctor = DoctorFactory()
+    room = RoomFactory(department=doctor.department)
+    form = SessionAddForm(data=add_form(doctor, room))
+
+    assert form.is_valid(), form.errors
+    assert inventory() == (0, 0, 0)
+
+    refused = SessionAddForm(data=add_form(doctor, room, slot_minutes=45))
+    assert not refused.is_valid()
+    assert inventory() == (0, 0, 0)

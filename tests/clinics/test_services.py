@@ -203,6 +203,55 @@ def test_generate_refuses_fewer_than_one_day():
         sessions_generate(days=0)
 
 
+def test_generate_goes_as_far_as_each_departments_horizon():
+    # given Monday templates in two departments; the caller (booking) knows their windows
+    near = ScheduleTemplateFactory(weekday=0)
+    far = ScheduleTemplateFactory(weekday=0)
+    asked = []
+
+    def horizon_days(department) -> int:
+        asked.append(department.pk)
+        return 14 if department.pk == far.department_id else 6
+
+    # when
+    sessions_generate(horizon_days=horizon_days)
+
+    # then Mon 23 for the 6-day one; Mon 23, 30 and 7 December (14 days ahead) for the other
+    made = sorted(Session.objects.values_list("template_id", "date"))
+    assert made == [
+        (near.pk, MONDAY),
+        (far.pk, MONDAY),
+        (far.pk, datetime.date(2026, 11, 30)),
+        (far.pk, datetime.date(2026, 12, 7)),
+    ]
+    assert sorted(asked) == sorted([near.department_id, far.department_id])  # once each
+
+
+def test_without_a_horizon_generation_goes_the_default_window_ahead():
+    ScheduleTemplateFactory(weekday=0)
+
+    sessions_generate()
+
+    newest = MONDAY + datetime.timedelta(days=services.DEFAULT_HORIZON_DAYS)
+    assert sorted(Session.objects.values_list("date", flat=True)) == [MONDAY, newest]
+
+
+def test_days_overrides_the_horizon():
+    ScheduleTemplateFactory(weekday=0)
+
+    sessions_generate(days=1, horizon_days=lambda department: 14)
+
+    assert list(Session.objects.values_list("date", flat=True)) == [MONDAY]
+
+
+def test_generate_refuses_a_negative_horizon():
+    ScheduleTemplateFactory()
+
+    with pytest.raises(ValueError, match="negative"):
+        sessions_generate(horizon_days=lambda department: -1)
+    assert inventory() == (0, 0, 0)
+
+
 def test_inactive_templates_and_inactive_doctors_are_skipped():
     ScheduleTemplateFactory(is_active=False)
     ScheduleTemplateFactory(doctor=DoctorFactory(is_active=False))

@@ -8,9 +8,10 @@ import os
 
 import pytest
 
+from tests.conftest import CHROMIUM
+
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
-CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
     "--headless",
     "--no-sandbox",

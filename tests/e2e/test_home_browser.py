@@ -19,7 +19,7 @@ from tests.factories import (
 SCREENSHOT = Path(__file__).resolve().parents[2] / "docs" / "screenshots" / "home.png"
 
 
-def _seed() -> Session:
+def seed_clinic() -> Session:
     """A small eye clinic: two sub-clinics, three doctors, three sessions; returns tomorrow's."""
     ophthalmology = DepartmentFactory(
         code="ophthalmology",
@@ -106,35 +106,75 @@ def _seed() -> Session:
 
 @pytest.mark.browser
 @pytest.mark.django_db(transaction=True)
-def test_home_page_in_a_real_browser(live_server, browser: Browser):
+def test_start_page_fits_one_phone_screen(live_server, browser: Browser):
+    # given a clinic with sessions; a Chinese-speaking visitor on a phone (390 x 844)
+    seed_clinic()
+    context = browser.new_context(locale="zh-CN", viewport={"width": 390, "height": 844})
+    page = context.new_page()
+
+    try:
+        # when the start page opens
+        page.goto(live_server.url + "/")
+
+        # then it is in Chinese and everything it offers is on the first screen
+        expect(page.locator("html")).to_have_attribute("lang", "zh-hans")
+        for part in (
+            ".red-flag",
+            ".red-flag summary",
+            ".actions",
+            ".home__phone",
+            ".home__notices",
+        ):
+            box = page.locator(part).bounding_box()
+            assert box is not None and box["y"] + box["height"] <= 844, part
+        assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+        font_size = page.evaluate("parseFloat(getComputedStyle(document.body).fontSize)")
+        assert font_size >= 18
+
+        # the README's screenshot: the Chinese start page at phone width
+        SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=SCREENSHOT)
+
+        # the full red-flag list is one tap away, without JavaScript
+        expect(page.get_by_text("突然看不见或视力突然下降")).to_be_hidden()
+        page.locator(".red-flag summary").click()
+        expect(page.get_by_text("突然看不见或视力突然下降")).to_be_visible()
+    finally:
+        context.close()
+
+
+@pytest.mark.browser
+@pytest.mark.django_db(transaction=True)
+def test_browse_a_department_in_a_real_browser(live_server, browser: Browser):
     # given a clinic with a session tomorrow: online 12 - 5, phone 2, walk-in 6
-    session = _seed()
+    session = seed_clinic()
     context = browser.new_context(locale="zh-CN", viewport={"width": 1280, "height": 900})
     page = context.new_page()
 
     try:
-        # when a Chinese-speaking visitor opens the home page
+        # when a Chinese-speaking visitor goes from the start page to the cataract clinic
         page.goto(live_server.url + "/")
+        page.locator(".actions a[href='/clinics/']").click()
+        page.get_by_role("link", name="白内障专科").first.click()
 
-        # then the page is in Chinese, and the doctor and the places left are visible
+        # then the doctor and the places left are visible, in words
         expect(page.locator("html")).to_have_attribute("lang", "zh-hans")
-        card = page.locator(".session").filter(has_text=session.doctor.name)
+        # (`name` would be the pinyin here: the tests run in English.)
+        card = page.locator(f"#doctor-{session.doctor_id} .session")
         expect(card).to_be_visible()
-        expect(card.locator('dd[data-channel="online"]')).to_have_text("7")
-        expect(card.locator('dd[data-channel="phone"]')).to_have_text("2")
-        expect(card.locator('dd[data-channel="walkin"]')).to_have_text("6")
-        expect(page.locator(".session--stopped")).to_contain_text("医生外出会诊")
-        expect(page.locator(".red-flag")).to_be_visible()
+        expect(card.locator('dd[data-channel="online"]')).to_have_text("有号 7")
+        expect(card.locator('dd[data-channel="phone"]')).to_have_text("有号 2")
+        expect(card.locator('dd[data-channel="walkin"]')).to_have_text("有号 6")
+        expect(page.locator(f"#doctor-{session.doctor_id} .doctor__next")).to_contain_text("7")
         # Django's own zh-hans catalogue names the weekdays: 星期一 ... 星期日
-        expect(page.locator(".day__heading").first).to_contain_text("星期")
+        expect(card.locator(".session__day")).to_contain_text("星期")
+        # the jump link leads to the doctor
+        page.locator(f"a[href='#doctor-{session.doctor_id}']").click()
+        assert page.url.endswith(f"#doctor-{session.doctor_id}")
 
-        # large text: the base font is at least 18 px
-        font_size = page.evaluate("parseFloat(getComputedStyle(document.body).fontSize)")
-        assert font_size >= 18
-
-        # the README's screenshot: the Chinese page at a desktop size
-        SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=SCREENSHOT)
+        # the glaucoma clinic shows its stopped session
+        page.goto(live_server.url + "/clinics/glaucoma/")
+        expect(page.locator(".session--stopped")).to_contain_text("医生外出会诊")
 
         # and at 320 px wide nothing scrolls sideways, and the buttons are easy to tap
         page.set_viewport_size({"width": 320, "height": 800})
@@ -152,12 +192,38 @@ def test_home_page_in_a_real_browser(live_server, browser: Browser):
         # then the page comes back in English
         expect(page.locator("html")).to_have_attribute("lang", "en")
         expect(page.get_by_role("button", name="English")).to_have_attribute("aria-pressed", "true")
-        expect(
-            page.get_by_role("heading", level=2, name="Clinic sessions in the coming week")
-        ).to_be_visible()
         expect(page.get_by_role("heading", level=2, name="Doctors")).to_be_visible()
+        page.goto(live_server.url + "/clinics/cataract/")
+        expect(page.locator(f"#doctor-{session.doctor_id}")).to_contain_text("Wang Jianguo")
+        card = page.locator(f"#doctor-{session.doctor_id} .session")
         weekday = f"{session.date:%A}, {session.date:%B} {session.date.day}"
-        expect(page.locator(".day__heading").first).to_contain_text(weekday)
-        expect(page.locator(".session").filter(has_text="Wang Jianguo")).to_be_visible()
+        expect(card.locator(".session__day")).to_contain_text(weekday)
+    finally:
+        context.close()
+
+
+@pytest.mark.browser
+@pytest.mark.django_db(transaction=True)
+def test_text_size_switch_is_remembered_without_javascript(live_server, browser: Browser):
+    context = browser.new_context(java_script_enabled=False, viewport={"width": 390, "height": 844})
+    page = context.new_page()
+
+    try:
+        page.goto(live_server.url + "/clinics/")
+        size = "parseFloat(getComputedStyle(document.body).fontSize)"
+
+        page.locator(".text-size-switcher button[value=xlarge]").click()
+
+        assert page.url == live_server.url + "/clinics/"
+        expect(page.locator("html")).to_have_class("text-xlarge")
+        expect(page.locator(".text-size-switcher button[value=xlarge]")).to_have_attribute(
+            "aria-pressed", "true"
+        )
+        page.goto(live_server.url + "/")
+        assert page.evaluate(size) >= 30
+        page.locator(".text-size-switcher button[value=large]").click()
+        assert 24 <= page.evaluate(size) < 30
+        page.locator(".text-size-switcher button[value=normal]").click()
+        assert 18 <= page.evaluate(size) < 24
     finally:
         context.close()

@@ -66,7 +66,7 @@ def test_gateway_gets_a_signed_json_post_with_the_message_key(gateway):
     assert json.loads(body) == {
         "id": f"yuyue-{message.pk}",
         "to": "13800138000",
-        "text": "【预约】张伟预约成功：2026-11-24 08:00 眼科 王建国医生 第3号，预约号ACDE3467。"
+        "text": "【预约】张伟预约成功：2026-11-24 08:00，眼科，王建国医生，第3号，预约号ACDE3467。"
         "带眼镜和旧报告，散瞳后勿驾车。",
         "kind": "booking_confirmed",
         "language": "zh-hans",

@@ -138,3 +138,23 @@ def test_admin_retry_resends_failed_messages_only(admin_client, django_capture_o
 def test_retry_refuses_a_message_that_is_not_failed():
     message = enqueue("P1")
     assert services.message_retry(message_id=message.pk) is False
+
+
+def test_the_outbox_admin_never_shows_a_sign_in_code(admin_client):
+    from django.urls import reverse
+
+    from notifications.services import message_enqueue
+
+    message = message_enqueue(
+        kind="sign_in_code",
+        dedupe_key="sign-in:1",
+        recipient="13800138000",
+        language="zh-hans",
+        context={"code": "482913"},
+    )
+
+    page = admin_client.get(reverse("admin:notifications_outboxmessage_change", args=[message.pk]))
+
+    assert page.status_code == 200
+    assert "482913" not in page.content.decode()
+    assert "******" in page.content.decode()

@@ -5,7 +5,9 @@ import time_machine
 from django.contrib import admin
 from django.urls import reverse
 
-from patients.models import Patient
+from patients.exceptions import TooManyPatients
+from patients.models import NoShow, Patient
+from patients.services import patient_create, patient_update
 from tests.factories import AccountFactory, PatientFactory
 from tests.patients.factories import NoShowFactory
 
@@ -172,3 +174,129 @@ def test_no_show_list_shows_the_patient_masked(admin_client, registered):
 
     assert "booking-42" in content
     assert GB_EXAMPLE not in content
+
+
+def test_patient_add_calls_patient_create_and_goes_on_with_its_row(admin_client, monkeypatch):
+    from django.contrib.admin.models import ADDITION, LogEntry
+
+    from patients import admin as patients_admin
+
+    account = AccountFactory()
+    calls = []
+
+    def spy(**kwargs):
+        calls.append(kwargs)
+        return patient_create(**kwargs)
+
+    monkeypatch.setattr(patients_admin, "patient_create", spy)
+
+    response = admin_client.post(
+        ADD,
+        {
+            "account": account.pk,
+            "relationship": "self",
+            "real_name": "王秀英",
+            "document_type": "resident_id",
+            "document_number": GB_EXAMPLE,
+            "phone": "",
+        },
+    )
+
+    assert len(calls) == 1
+    patient = Patient.objects.get()
+    assert response.status_code == 302
+    assert response["Location"] == CHANGELIST
+    entry = LogEntry.objects.get()
+    assert (entry.object_id, entry.action_flag) == (str(patient.pk), ADDITION)
+
+
+def test_a_refusal_only_the_service_sees_writes_nothing_and_says_why(admin_client, monkeypatch):
+    from patients import admin as patients_admin
+
+    # given the account filled up between the form's early check and the locked insert
+    def refuse(**kwargs):
+        raise TooManyPatients(limit=5)
+
+    monkeypatch.setattr(patients_admin, "patient_create", refuse)
+
+    response = admin_client.post(
+        ADD,
+        {
+            "account": AccountFactory().pk,
+            "relationship": "self",
+            "real_name": "王秀英",
+            "document_type": "resident_id",
+            "document_number": GB_EXAMPLE,
+            "phone": "",
+        },
+        follow=True,
+    )
+
+    assert response.redirect_chain == [(ADD, 302)]
+    assert [str(m) for m in response.context["messages"]] == [
+        "One account can hold at most 5 patients."
+    ]
+    assert not Patient.objects.exists()
+
+
+def test_patient_change_goes_through_patient_update(admin_client, registered, monkeypatch):
+    from patients import admin as patients_admin
+
+    calls = []
+
+    def spy(**kwargs):
+        calls.append(kwargs)
+        return patient_update(**kwargs)
+
+    monkeypatch.setattr(patients_admin, "patient_update", spy)
+    url = reverse("admin:patients_patient_change", args=[registered.pk])
+
+    response = admin_client.post(
+        url, {"relationship": "child", "phone": "+86 139-1234-5678", "suspended_until": ""}
+    )
+
+    assert response.status_code == 302
+    assert [(c["patient"].pk, c["relationship"]) for c in calls] == [(registered.pk, "child")]
+    registered.refresh_from_db()
+    assert (registered.relationship, registered.phone) == ("child", "13912345678")
+
+
+def test_patient_change_shows_an_invalid_phone_and_keeps_the_old_one(admin_client, registered):
+    url = reverse("admin:patients_patient_change", args=[registered.pk])
+    phone = registered.phone
+
+    response = admin_client.post(
+        url, {"relationship": "self", "phone": "call me", "suspended_until": ""}
+    )
+
+    assert response.status_code == 200
+    assert list(response.context["adminform"].form.errors) == ["phone"]
+    registered.refresh_from_db()
+    assert registered.phone == phone
+
+
+def test_no_shows_are_read_only_in_the_admin(admin_client, registered):
+    no_show = NoShowFactory(patient=registered, reference="booking-42")
+    before = list(NoShow.objects.values_list("pk", "patient_id", "visit_date", "reference"))
+
+    responses = [
+        admin_client.get(reverse("admin:patients_noshow_add")),
+        admin_client.post(
+            reverse("admin:patients_noshow_add"),
+            {"patient": registered.pk, "visit_date": "2025-06-01", "reference": "made-up"},
+        ),
+        admin_client.post(
+            reverse("admin:patients_noshow_change", args=[no_show.pk]),
+            {"patient": registered.pk, "visit_date": "2025-06-01", "reference": "changed"},
+        ),
+        admin_client.post(
+            reverse("admin:patients_noshow_delete", args=[no_show.pk]), {"post": "yes"}
+        ),
+    ]
+
+    assert [r.status_code for r in responses] == [403, 403, 403, 403]
+    assert list(NoShow.objects.values_list("pk", "patient_id", "visit_date", "reference")) == (
+        before
+    )
+    page = admin_client.get(reverse("admin:patients_noshow_change", args=[no_show.pk]))
+    assert page.status_code == 200  # staff still read it

@@ -443,3 +443,34 @@ def test_no_shows_of_another_patient_do_not_count(patient):
     NoShowFactory.create_batch(2, visit_date=VISIT)  # someone else's
 
     assert record(patient, VISIT, "b1") is False
+
+
+def test_patient_update_changes_only_what_may_change(db):
+    patient = PatientFactory(relationship="self", suspended_until=datetime.date(2026, 3, 1))
+    identity = (patient.real_name, patient.document_number, patient.medical_record_number)
+
+    updated = services.patient_update(
+        patient=patient, relationship="parent", phone="+86 139 1234 5678", suspended_until=None
+    )
+
+    patient.refresh_from_db()
+    assert (patient.relationship, patient.phone, patient.suspended_until) == (
+        "parent",
+        "13912345678",
+        None,
+    )
+    assert (patient.real_name, patient.document_number, patient.medical_record_number) == identity
+    assert updated == patient
+
+
+def test_patient_update_refuses_an_invalid_phone_and_changes_nothing(db):
+    patient = PatientFactory(relationship="self")
+    phone = patient.phone
+
+    with pytest.raises(InvalidPhone):
+        services.patient_update(
+            patient=patient, relationship="parent", phone="12", suspended_until=None
+        )
+
+    patient.refresh_from_db()
+    assert (patient.relationship, patient.phone) == ("self", phone)

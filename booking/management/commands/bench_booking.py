@@ -19,7 +19,7 @@ from django.utils import timezone
 
 from booking.services import booking_create
 from clinics.models import Channel, Department, Doctor, Quota, Room, Session, Slot
-from config.errors import YuyueError
+from core.errors import YuyueError
 from patients.models import Account, Patient
 
 
@@ -121,11 +121,11 @@ class Command(BaseCommand):
 
     def _fixture(self, bookings: int) -> tuple[list[Slot], list[Patient]]:
         self._cleanup()
-        department = Department.objects.create(code="bench", name="压测", name_en="Bench")
+        department = Department.objects.create(code="bench", name_zh_hans="压测", name_en="Bench")
         doctor = Doctor.objects.create(
-            department=department, name="压测医生", title="chief", level="expert", fee=1
+            department=department, name_zh_hans="压测医生", title="chief", level="expert", fee=1
         )
-        room = Room.objects.create(department=department, code="BENCH", name="压测")
+        room = Room.objects.create(department=department, code="BENCH", name_zh_hans="压测")
         date = timezone.localdate() + datetime.timedelta(days=1)
         start = timezone.make_aware(datetime.datetime.combine(date, datetime.time(8, 0)))
         session = Session.objects.create(

@@ -12,14 +12,16 @@ from decimal import Decimal
 
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
-from django.utils import timezone
+from django.db.models import Model
+from django.utils import timezone, translation
 from stdnum.cn import ric
 
 from booking.models import Booking, BookingPolicy
+from booking.selectors import session_horizon
 from booking.services import booking_create
 from clinics.models import ClinicLevel, Department, Doctor, HalfDay, Room, ScheduleTemplate, Slot
 from clinics.services import sessions_generate
-from config.errors import YuyueError
+from core.errors import YuyueError
 from patients.models import Account, Patient
 from patients.services import account_create, patient_create
 
@@ -57,6 +59,30 @@ DOCTORS = [
     ("高鹏", "Gao Peng", "cornea", T, G, "50", "干眼、角膜病随访"),
 ]
 
+# The English text of the tables' Chinese locations and specialties.
+ENGLISH = {
+    "门诊楼 2 层": "Outpatient building, 2nd floor",
+    "门诊楼 3 层": "Outpatient building, 3rd floor",
+    "门诊楼 3 层 A 区": "Outpatient building, 3rd floor, area A",
+    "门诊楼 3 层 B 区": "Outpatient building, 3rd floor, area B",
+    "门诊楼 3 层 C 区": "Outpatient building, 3rd floor, area C",
+    "门诊楼 3 层 D 区": "Outpatient building, 3rd floor, area D",
+    "复杂白内障、人工晶体": "complex cataract, intraocular lenses",
+    "青光眼、视神经疾病": "glaucoma, optic nerve disease",
+    "糖尿病视网膜病变、黄斑病": "diabetic retinopathy, macular disease",
+    "角膜炎、干眼、角膜移植": "keratitis, dry eye, corneal transplant",
+    "斜视、弱视、儿童近视": "squint, lazy eye, short sight in children",
+    "视网膜脱离、玻璃体手术": "retinal detachment, vitreous surgery",
+    "白内障、屈光手术": "cataract, refractive surgery",
+    "眼科常见病": "common eye conditions",
+    "眼科常见病、眼外伤": "common eye conditions, eye injuries",
+    "结膜炎、睑板腺功能障碍": "conjunctivitis, meibomian gland dysfunction",
+    "青光眼随访": "glaucoma follow-up",
+    "验光配镜、角膜塑形": "eye tests and glasses, orthokeratology",
+    "儿童验光、弱视训练": "children's eye tests, lazy eye training",
+    "干眼、角膜病随访": "dry eye, corneal disease follow-up",
+}
+
 EXPERT_SESSION = {"slot_count": 5, "places_per_slot": 3}  # 15 places
 GENERAL_SESSION = {"slot_count": 7, "places_per_slot": 5}  # 35 places
 HALF_DAY_START = {HalfDay.MORNING: datetime.time(8, 0), HalfDay.AFTERNOON: datetime.time(13, 30)}
@@ -69,7 +95,7 @@ class Command(BaseCommand):
         departments = self._departments()
         doctors = self._doctors(departments)
         self._templates(doctors)
-        result = sessions_generate()
+        result = sessions_generate(horizon_days=session_horizon())
         admin = self._admin()
         patients = self._demo_patients()
         booked = self._bookings(patients, admin)
@@ -84,35 +110,45 @@ class Command(BaseCommand):
     def _departments(self) -> dict[str, Department]:
         departments: dict[str, Department] = {}
         for order, (code, name, name_en, parent, location) in enumerate(DEPARTMENTS):
+            texts = {
+                "name_zh_hans": name,
+                "name_en": name_en,
+                "location_zh_hans": location,
+                "location_en": ENGLISH[location],
+            }
             departments[code], _ = Department.objects.get_or_create(
                 code=code,
                 defaults={
-                    "name": name,
-                    "name_en": name_en,
+                    **texts,
                     "parent": departments.get(parent) if parent else None,
-                    "location": location,
                     "phone": "010-0000-0000",
                     "sort_order": order,
                 },
             )
+            _fill_blank(departments[code], texts)
         BookingPolicy.objects.get_or_create(department=departments["ophthalmology"])
         return departments
 
     def _doctors(self, departments: dict[str, Department]) -> list[Doctor]:
         doctors = []
         for name, pinyin, code, title, level, fee, specialties in DOCTORS:
+            with translation.override("zh-hans"):
+                bio = f"{Doctor.Title(title).label}，擅长{specialties}。"
+            with translation.override("en"):
+                bio_en = f"{Doctor.Title(title).label}, special interests: {ENGLISH[specialties]}."
+            texts = {
+                "name_en": pinyin,
+                "specialties_zh_hans": specialties,
+                "specialties_en": ENGLISH[specialties],
+                "bio_zh_hans": bio,
+                "bio_en": bio_en,
+            }
             doctor, _ = Doctor.objects.get_or_create(
-                name=name,
+                name_zh_hans=name,
                 department=departments[code],
-                defaults={
-                    "name_en": pinyin,
-                    "title": title,
-                    "level": level,
-                    "fee": Decimal(fee),
-                    "specialties": specialties,
-                    "bio": f"{Doctor.Title(title).label}，擅长{specialties}。",
-                },
+                defaults={**texts, "title": title, "level": level, "fee": Decimal(fee)},
             )
+            _fill_blank(doctor, texts)
             doctors.append(doctor)
         return doctors
 
@@ -126,10 +162,14 @@ class Command(BaseCommand):
             plan.append((generals[(2 * weekday) % len(generals)], weekday, HalfDay.MORNING))
             plan.append((generals[(2 * weekday + 1) % len(generals)], weekday, HalfDay.AFTERNOON))
         for doctor, weekday, half_day in plan:
+            texts = {
+                "name_zh_hans": f"{doctor.department.name_zh_hans}诊室",
+                "name_en": f"{doctor.department.name_en} consulting room",
+            }
             room, _ = Room.objects.get_or_create(
-                code=f"3-{doctor.pk:02d}",
-                defaults={"department": doctor.department, "name": f"{doctor.department.name}诊室"},
+                code=f"3-{doctor.pk:02d}", defaults={"department": doctor.department, **texts}
             )
+            _fill_blank(room, texts)
             shape = EXPERT_SESSION if doctor.level == ClinicLevel.EXPERT else GENERAL_SESSION
             ScheduleTemplate.objects.get_or_create(
                 doctor=doctor,
@@ -225,3 +265,13 @@ class Command(BaseCommand):
         except YuyueError:
             return 0  # full, or a rule refused it: demo data takes what it can get
         return Booking.objects.count() - before
+
+
+def _fill_blank(row: Model, texts: dict[str, str]) -> None:
+    """Give a row made by an older seed the text it lacks (English names, locations...),
+    leaving any text staff have written since."""
+    blank = [field for field in texts if not getattr(row, field)]
+    for field in blank:
+        setattr(row, field, texts[field])
+    if blank:
+        row.save(update_fields=blank)
