@@ -48,6 +48,10 @@ app.conf.beat_schedule = {
         "task": "booking.tasks.release_held_places_task",
         "schedule": 60.0,
     },
+    "sign-in-codes-purge": {
+        "task": "patients.tasks.sign_in_codes_purge_task",
+        "schedule": crontab(hour=3, minute=30),
+    },
     "waitlist-close-due": {
         "task": "booking.tasks.waitlist_close_due_task",
         "schedule": crontab(hour=20, minute=0),

@@ -642,3 +642,15 @@ def _sign_in_lock(phone: str, ip: str | None) -> None:
                 "SELECT pg_advisory_xact_lock(%s, %s)",
                 [_SIGN_IN_LOCK_CLASS, int.from_bytes(digest, "big", signed=True)],
             )
+
+
+# Codes older than this can no longer count towards any limit (a day per phone, an hour
+# per address) nor be used: the nightly purge deletes them.
+SIGN_IN_CODE_KEEP = datetime.timedelta(days=2)
+
+
+def sign_in_codes_purge(*, now: datetime.datetime | None = None) -> int:
+    """Delete sign-in code rows no rule needs any more (beat, nightly). Returns how many."""
+    now = now or timezone.now()
+    deleted, _ = SignInCode.objects.filter(created_at__lt=now - SIGN_IN_CODE_KEEP).delete()
+    return deleted

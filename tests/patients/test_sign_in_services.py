@@ -310,3 +310,15 @@ def test_in_development_the_console_backend_prints_the_code(clock, settings, cap
     assert caplog.messages == [
         f"SMS to ***5678: [Yuyue] Your sign-in code is {code}. Never share it with anyone."
     ]
+
+
+def test_the_nightly_purge_keeps_the_codes_a_limit_still_counts(clock):
+    from patients.services import sign_in_codes_purge
+    from patients.tasks import sign_in_codes_purge_task
+
+    request(now=NOW - datetime.timedelta(days=3))  # no rule needs it any more
+    request(now=NOW - datetime.timedelta(hours=30), phone="13900139000")  # kept: 2 days
+
+    assert sign_in_codes_purge(now=NOW) == 1
+    assert list(SignInCode.objects.values_list("phone", flat=True)) == ["13900139000"]
+    assert sign_in_codes_purge_task.delay().get() == 0
