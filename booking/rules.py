@@ -18,6 +18,10 @@ from clinics.models import Session, Slot
 from patients.exceptions import NotYourPatient
 from patients.models import Account, Patient
 
+# A patient who cancelled by mistake may take it back this long, while the place is held
+# (`booking_cancel_undo`; the my-bookings page shows the button until then).
+UNDO_WITHIN = datetime.timedelta(minutes=10)
+
 
 def check_requester(*, patient: Patient, channel: str, requested_by: Account) -> None:
     """Staff book any patient through any channel; a patient books only their own
@@ -30,15 +34,25 @@ def check_requester(*, patient: Patient, channel: str, requested_by: Account) ->
         raise errors.ChannelNotAllowed()
 
 
+def opens_at(*, policy: BookingPolicy, day: datetime.date) -> datetime.datetime:
+    """When the public channels start taking bookings for `day`: the policy's release
+    time, `window_days` before it (Asia/Shanghai)."""
+    return datetime.datetime.combine(
+        day - datetime.timedelta(days=policy.window_days),
+        policy.release_time,
+        tzinfo=timezone.get_default_timezone(),
+    )
+
+
 def check_window(*, session: Session, policy: BookingPolicy, now: datetime.datetime) -> None:
-    """The session's day is inside the booking window and already released.
-    Refuses with: outside_window, not_yet_released."""
-    today = timezone.localdate(now)
-    newest_day = today + datetime.timedelta(days=policy.window_days)
-    if session.date > newest_day:
+    """The session's day is inside the booking window and already released: `now` is
+    at or after `opens_at`. Refuses with: outside_window (the day opens on a later
+    day), not_yet_released (it opens later today)."""
+    if now >= opens_at(policy=policy, day=session.date):
+        return
+    if session.date > timezone.localdate(now) + datetime.timedelta(days=policy.window_days):
         raise errors.OutsideWindow(days=policy.window_days)
-    if session.date == newest_day and timezone.localtime(now).time() < policy.release_time:
-        raise errors.NotYetReleased(time=policy.release_time.strftime("%H:%M"))
+    raise errors.NotYetReleased(time=policy.release_time.strftime("%H:%M"))
 
 
 def check_timing(

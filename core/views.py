@@ -4,8 +4,9 @@ form in the header, a cookie, a redirect back to the page the visitor was on."""
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import reverse
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
+
+from core.http import on_site
 
 # The cookie that remembers the choice, and the choices (css/site.css sizes each).
 TEXT_SIZE_COOKIE = "text_size"
@@ -23,9 +24,7 @@ def text_size_of(request: HttpRequest | None) -> str:
 def _safe_next(request: HttpRequest) -> str:
     """Where to go back to: `next` if it is a path on this site, else the start page."""
     target = request.POST.get("next", "")
-    if url_has_allowed_host_and_scheme(
-        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
-    ):
+    if on_site(request, target):
         return target
     return reverse("home")
 

@@ -15,10 +15,10 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, QueryDi
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone, translation
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_http_methods, require_POST
 
 from core.errors import YuyueError
+from core.http import on_site
 from patients.exceptions import CodeTooSoon
 from patients.forms import SignInCodeForm, SignInPhoneForm
 from patients.selectors import sign_in_code_wait_seconds
@@ -41,9 +41,7 @@ def _next_url(request: HttpRequest) -> str:
     target = request.POST.get("next") or request.GET.get("next") or ""
     sign_in_pages = (reverse("patients:sign-in"), reverse("patients:sign-out"))
     for _depth in range(3):
-        if not url_has_allowed_host_and_scheme(
-            target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
-        ):
+        if not on_site(request, target):
             return ""
         path, _sep, query = target.partition("?")
         if not path.startswith(sign_in_pages):

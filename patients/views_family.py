@@ -6,11 +6,11 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import redirect, render
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
 from core.errors import YuyueError
+from core.http import next_on_site
 from patients import selectors, services
 from patients.exceptions import NotYourPatient
 from patients.forms_family import FamilyAddForm, FamilyEditForm
@@ -36,15 +36,11 @@ def patient_list(request: HttpRequest) -> HttpResponse:
     return render(request, "patients/family_list.html", {"family": family})
 
 
-@login_required
-@require_http_methods(["GET", "POST"])
 def _back_to(request: HttpRequest, *, patient_id: int) -> str | None:
     """Where the patient came from (a booking step's `next`, same site only), with the new
     patient chosen in it, so adding a family member mid-booking goes back to the step."""
-    target = request.POST.get("next") or request.GET.get("next") or ""
-    if not target or not url_has_allowed_host_and_scheme(
-        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
-    ):
+    target = next_on_site(request)
+    if not target:
         return None
     path, _sep, query = target.partition("?")
     params = QueryDict(query, mutable=True)
@@ -52,6 +48,8 @@ def _back_to(request: HttpRequest, *, patient_id: int) -> str | None:
     return f"{path}?{params.urlencode()}"
 
 
+@login_required
+@require_http_methods(["GET", "POST"])
 def patient_add(request: HttpRequest) -> HttpResponse:
     form = FamilyAddForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
@@ -76,7 +74,7 @@ def patient_add(request: HttpRequest) -> HttpResponse:
             )
             return redirect(_back_to(request, patient_id=patient.pk) or "patients:patient-list")
     status = 400 if form.errors else 200
-    next_url = request.POST.get("next") or request.GET.get("next") or ""
+    next_url = next_on_site(request)
     return render(
         request, "patients/family_add.html", {"form": form, "next": next_url}, status=status
     )

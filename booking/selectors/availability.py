@@ -21,6 +21,7 @@ from django.utils import timezone
 from booking import channels, rules
 from booking import exceptions as errors
 from booking.models import BookingPolicy, Closure
+from booking.rules import opens_at
 from booking.selectors.bookings import policies_by_department
 from clinics import selectors as clinic_selectors
 from clinics.models import Channel, Department, Session
@@ -50,17 +51,6 @@ class Availability:
     # local days from today that is (0 today, 1 tomorrow).
     opens_at: datetime.datetime | None = None
     opens_in_days: int | None = None
-
-
-def opens_at(*, policy: BookingPolicy, day: datetime.date) -> datetime.datetime:
-    """When the public channels start taking bookings for `day`: the policy's release
-    time, `window_days` before it (Asia/Shanghai). `rules.check_window` refuses exactly
-    before this moment."""
-    return datetime.datetime.combine(
-        day - datetime.timedelta(days=policy.window_days),
-        policy.release_time,
-        tzinfo=timezone.get_default_timezone(),
-    )
 
 
 def session_availability(

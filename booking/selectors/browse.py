@@ -22,7 +22,7 @@ class DoctorCard:
     `next` says what the doctor card leads with, for the online channel:
     - "open": `session` is the first with places to take now (`availability.places`);
     - "not_released": none open now; `session` is the first whose day opens later
-      (`availability.opens_at`);
+      (`rules.opens_at`);
     - "paused": online booking is paused for the doctor's next session (`session`);
     - "full": sessions exist, none has a place or opens later;
     - "none": no session in the booking window.

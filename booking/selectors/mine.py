@@ -15,6 +15,7 @@ from booking import rules
 from booking.models import Booking, BookingPolicy, HeldPlace, WaitlistEntry
 from booking.selectors import availability
 from booking.selectors.bookings import booking_list_for_account, policy_for_department
+from booking.selectors.stops import session_alternatives_for
 from booking.selectors.waitlist import waitlist_list_for_account
 from clinics.models import Channel, Quota, Session, Slot
 from core.errors import YuyueError
@@ -30,14 +31,6 @@ PAST_SHOWN = 20
 ALTERNATIVES_SHOWN = 3
 # Messages about one booking: their context's `code` is that booking's code.
 BOOKING_MESSAGE_KINDS = APPOINTMENT_KINDS | CANCELLATION_KINDS
-
-
-def _undo_within() -> datetime.timedelta:
-    """How long a cancellation can be undone: the service's rule, read from its home
-    (imported here: the services import the selectors)."""
-    from booking.services.bookings import UNDO_WITHIN
-
-    return UNDO_WITHIN
 
 
 # --- my bookings -----------------------------------------------------------------
@@ -77,7 +70,7 @@ def my_bookings(*, account: Account, now: datetime.datetime) -> MyBookings:
 
     Five queries, plus two when a booking the hospital cancelled is still ahead.
     """
-    undo_within = _undo_within()
+    undo_within = rules.UNDO_WITHIN
     upcoming = list(_bookings(account).filter(slot__ends_at__gt=now))
     past = list(_bookings(account).filter(slot__ends_at__lte=now).order_by("-slot__starts_at"))[
         :PAST_SHOWN
@@ -133,55 +126,13 @@ def waitlist_positions(*, entries: list[WaitlistEntry]) -> dict[int, int]:
     return positions
 
 
-def _sessions_with_places(now: datetime.datetime):
-    """Open sessions ahead with online places left in their slots not yet started (the
-    same reading as `booking.selectors.stops.session_alternatives`)."""
-    return (
-        Session.objects.filter(status=Session.Status.OPEN, starts_at__gt=now)
-        .filter(slots__quotas__channel=Channel.ONLINE, slots__starts_at__gt=now)
-        .annotate(
-            left=Sum(
-                F("slots__quotas__capacity") - F("slots__quotas__booked") - F("slots__quotas__held")
-            )
-        )
-        .filter(left__gt=0)
-        .select_related("doctor", "department")
-    )
-
-
 def session_alternatives_many(
     *, sessions: list[Session], now: datetime.datetime, limit: int = ALTERNATIVES_SHOWN
 ) -> dict[int, list[Session]]:
-    """`booking.selectors.stops.session_alternatives` for many sessions at once: session
-    id -> up to `limit` open sessions with online places left — the same doctor's next
-    session, then the same level in the same department on the same day, earliest
-    first. Each alternative carries `first_slot_id`, its earliest slot with an online
-    place (the one-tap rebook). Two queries, whatever the number of sessions."""
-    if not sessions:
-        return {}
-    doctors = {s.doctor_id for s in sessions}
-    earliest = min(s.starts_at for s in sessions)
-    same_day = Q()
-    for s in sessions:
-        same_day |= Q(department_id=s.department_id, level=s.level, date=s.date)
-    candidates = list(
-        _sessions_with_places(now)
-        .filter(Q(doctor_id__in=doctors, starts_at__gt=earliest) | same_day)
-        .order_by("starts_at", "pk")
-    )
-    found: dict[int, list[Session]] = {}
-    for s in sessions:
-        others = [c for c in candidates if c.pk != s.pk]
-        chosen = [c for c in others if c.doctor_id == s.doctor_id and c.starts_at > s.starts_at][:1]
-        chosen += [
-            c
-            for c in others
-            if c.department_id == s.department_id
-            and c.level == s.level
-            and c.date == s.date
-            and c.doctor_id != s.doctor_id
-        ][: max(limit - len(chosen), 0)]
-        found[s.pk] = chosen[:limit]
+    """`stops.session_alternatives_for`, each alternative carrying `first_slot_id`, its
+    earliest slot with an online place (the one-tap rebook). Two queries, whatever the
+    number of sessions."""
+    found = session_alternatives_for(sessions=sessions, now=now, limit=limit)
     first_slots = first_free_slots(
         session_ids={c.pk for chosen in found.values() for c in chosen}, now=now
     )

@@ -38,8 +38,6 @@ CANCELLED_BY_HOSPITAL_MESSAGE = "booking_cancelled_by_hospital"
 # Within a day of the visit the patient must know before leaving home: a hospital
 # cancellation goes out even in quiet hours.
 URGENT_WITHIN = datetime.timedelta(hours=24)
-# A patient who cancelled by mistake may take it back this long, while the place is held.
-UNDO_WITHIN = datetime.timedelta(minutes=10)
 
 
 def booking_create(
@@ -180,8 +178,8 @@ def booking_cancel_undo(*, booking: Booking, requested_by: Account) -> Booking:
             or Booking.objects.filter(rescheduled_from=booking).exists()
         ):
             raise errors.UndoNotPossible()
-        if now - booking.cancelled_at > UNDO_WITHIN:
-            raise errors.UndoExpired(minutes=int(UNDO_WITHIN.total_seconds() // 60))
+        if now - booking.cancelled_at > rules.UNDO_WITHIN:
+            raise errors.UndoExpired(minutes=int(rules.UNDO_WITHIN.total_seconds() // 60))
         held = (
             HeldPlace.objects.select_for_update()
             .filter(freed_by=booking, released_at__isnull=True)

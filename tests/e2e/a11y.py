@@ -23,6 +23,29 @@ MIN_FONT = {"normal": 18, "large": 24, "xlarge": 30}
 TEXT_SIZE_COOKIE = "text_size"
 
 
+def new_page(
+    browser,
+    live_server,
+    *,
+    language: str = "zh-hans",
+    text_size: str = "normal",
+    width: int = 1280,
+    height: int = 900,
+    **options,
+):
+    """A fresh browser context on the live server, in `language` and `text_size` (their
+    cookies), at `width` x `height`; returns (context, page): close the context after."""
+    context = browser.new_context(viewport={"width": width, "height": height}, **options)
+    host = live_server.url.split("//", 1)[1].split(":")[0]
+    context.add_cookies(
+        [
+            {"name": "django_language", "value": language, "domain": host, "path": "/"},
+            {"name": TEXT_SIZE_COOKIE, "value": text_size, "domain": host, "path": "/"},
+        ]
+    )
+    return context, context.new_page()
+
+
 def axe_missing() -> str | None:
     """Why axe cannot run here, or None (tests/conftest.py skips or fails on it)."""
     if not AXE.is_file():

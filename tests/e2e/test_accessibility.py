@@ -29,16 +29,7 @@ def public_pages() -> list[str]:
     return pages
 
 
-def new_page(browser: Browser, live_server, *, language: str, text_size: str, **options):
-    context = browser.new_context(viewport={"width": 1280, "height": 900}, **options)
-    host = live_server.url.split("//", 1)[1].split(":")[0]
-    context.add_cookies(
-        [
-            {"name": "django_language", "value": language, "domain": host, "path": "/"},
-            {"name": a11y.TEXT_SIZE_COOKIE, "value": text_size, "domain": host, "path": "/"},
-        ]
-    )
-    return context, context.new_page()
+new_page = a11y.new_page
 
 
 @pytest.mark.parametrize("text_size", ["normal", "large", "xlarge"])

@@ -13,6 +13,7 @@ docs/screenshots/ (left alone otherwise: the pictures carry dates).
 """
 
 import datetime
+import functools
 import os
 from dataclasses import dataclass
 from decimal import Decimal
@@ -23,7 +24,7 @@ import icalendar
 import pytest
 from django.conf import settings
 from django.utils import timezone
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Page, expect
 
 from booking.models import Booking, Closure, WaitlistEntry
 from booking.services import booking_create, waitlist_join
@@ -116,26 +117,7 @@ def clinic() -> Clinic:
     return Clinic(cataract, doctor, session, slots, full)
 
 
-def new_page(
-    browser: Browser,
-    live_server,
-    *,
-    language: str = "zh-hans",
-    text_size: str = "normal",
-    width: int = 390,
-    height: int = 844,
-):
-    context = browser.new_context(
-        viewport={"width": width, "height": height}, accept_downloads=True
-    )
-    host = live_server.url.split("//", 1)[1].split(":")[0]
-    context.add_cookies(
-        [
-            {"name": "django_language", "value": language, "domain": host, "path": "/"},
-            {"name": a11y.TEXT_SIZE_COOKIE, "value": text_size, "domain": host, "path": "/"},
-        ]
-    )
-    return context, context.new_page()
+new_page = functools.partial(a11y.new_page, width=390, height=844, accept_downloads=True)
 
 
 def shot(page: Page, name: str) -> None:

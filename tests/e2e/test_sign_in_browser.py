@@ -2,10 +2,11 @@
 resumed, the accessibility budget on both pages, the resend countdown."""
 
 import datetime
+import functools
 
 import pytest
 from django.utils import timezone
-from playwright.sync_api import Browser, expect
+from playwright.sync_api import expect
 
 from patients.models import Account, SignInCode
 from tests.e2e import a11y
@@ -16,16 +17,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.axe, pytest.mark.django_db(transa
 PHONE = "13912345678"
 
 
-def new_page(browser: Browser, live_server, *, language: str, text_size: str = "normal"):
-    context = browser.new_context(viewport={"width": 320, "height": 720})
-    host = live_server.url.split("//", 1)[1].split(":")[0]
-    context.add_cookies(
-        [
-            {"name": "django_language", "value": language, "domain": host, "path": "/"},
-            {"name": a11y.TEXT_SIZE_COOKIE, "value": text_size, "domain": host, "path": "/"},
-        ]
-    )
-    return context, context.new_page()
+new_page = functools.partial(a11y.new_page, width=320, height=720)
 
 
 @pytest.mark.parametrize(

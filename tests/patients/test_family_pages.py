@@ -690,3 +690,12 @@ def test_an_off_site_next_is_ignored_after_adding(signed_in):
     response = signed_in.post(ADD, add_form(next="https://evil.example/book/"))
 
     assert response["Location"] == LIST
+
+
+def test_adding_needs_a_signed_in_patient(client):
+    page = client.get(ADD)
+    posted = client.post(ADD, add_form())
+
+    assert page.status_code == posted.status_code == 302
+    assert page["Location"].startswith("/account/sign-in?next=")
+    assert not Patient.objects.exists()
