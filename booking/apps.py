@@ -10,5 +10,12 @@ class BookingConfig(AppConfig):
         from auditlog.registry import auditlog
 
         from booking import models, tasks  # noqa: F401 (tasks: register them by name)
+        from core.audit import register_staff_changes
 
-        auditlog.register(models.BookingPolicy)
+        # Staff decisions: policies, closures (the channels) and their public notices.
+        for model in (models.BookingPolicy, models.Closure, models.Notice):
+            auditlog.register(model)
+        # Bookings: what staff do to them (cancel, check in, no-show and its undo, status
+        # notes, bookings for callers), not each patient's own booking on the hot path.
+        # A session stop's cancellations are one entry on the session (session_stop).
+        register_staff_changes(models.Booking, exclude_fields=["idempotency_key", "updated_at"])

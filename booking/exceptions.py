@@ -274,3 +274,99 @@ class NotWaiting(YuyueError):
 class StopReasonRequired(YuyueError):
     code = "stop_reason_required"
     message = _("Please give the reason for stopping the session; patients are told it.")
+
+
+# --- the visit day: check-in [签到], no-shows [爽约], extra places [加号] -------------------
+
+
+class BookingCancelledByHospital(YuyueError):
+    """The hospital cancelled this booking (a stopped session [停诊]): the desk tells the
+    patient why and where else to go. `alternatives` are sessions with places left."""
+
+    code = "booking_cancelled_by_hospital"
+    message = _(
+        "The hospital cancelled this booking (%(reason)s). "
+        "Please choose another session; the desk can suggest one."
+    )
+    http_status = status.HTTP_409_CONFLICT
+
+    def __init__(self, *, reason: str, alternatives: list | None = None) -> None:
+        super().__init__(reason=reason)
+        self.alternatives = list(alternatives or [])
+
+
+class BookingCancelled(YuyueError):
+    code = "booking_cancelled"
+    message = _("This booking was cancelled. Please book again.")
+    http_status = status.HTTP_409_CONFLICT
+
+
+class NotCheckable(YuyueError):
+    code = "not_checkable"
+    message = _("This visit is already over (completed or missed); it cannot be checked in.")
+    http_status = status.HTTP_409_CONFLICT
+
+
+class NotToday(YuyueError):
+    """`date` is formatted when the message is rendered, in the language current then."""
+
+    code = "not_today"
+    message = _("This booking is for %(date)s, not today.")
+    http_status = status.HTTP_409_CONFLICT
+
+    def __init__(self, *, date) -> None:
+        super().__init__()
+        self.date = date
+
+    @property
+    def detail(self) -> str:
+        from django.utils import formats
+        from django.utils.encoding import force_str
+
+        return force_str(self.message) % {"date": formats.date_format(self.date)}
+
+
+class NotCheckedIn(YuyueError):
+    code = "not_checked_in"
+    message = _("Only a patient who has checked in can be marked as seen.")
+    http_status = status.HTTP_409_CONFLICT
+
+
+class NoShowTooEarly(YuyueError):
+    code = "no_show_too_early"
+    message = _("The visit's time has not ended yet: the patient can still come.")
+    http_status = status.HTTP_409_CONFLICT
+
+
+class NotMarkableNoShow(YuyueError):
+    code = "not_markable_no_show"
+    message = _("Only a confirmed booking the patient did not come for can be marked as a no-show.")
+    http_status = status.HTTP_409_CONFLICT
+
+
+class NotNoShow(YuyueError):
+    code = "not_no_show"
+    message = _("This booking is not marked as a no-show.")
+    http_status = status.HTTP_409_CONFLICT
+
+
+class StatusNoteRequired(YuyueError):
+    code = "status_note_required"
+    message = _("Say why the status is changed: the reason is recorded with the booking.")
+
+
+class ExtraPlaceReasonRequired(YuyueError):
+    code = "extra_place_reason_required"
+    message = _("Say why an extra place is added: the reason is recorded with it.")
+
+
+class WalkinPlacesLeft(YuyueError):
+    code = "walkin_places_left"
+    message = _("This session still has walk-in places. Please book one of them instead.")
+    http_status = status.HTTP_409_CONFLICT
+
+
+class ExtraPlaceLimit(YuyueError):
+    code = "extra_place_limit"
+    message = _("At most %(limit)s extra places can be added to one session.")
+    http_status = status.HTTP_409_CONFLICT

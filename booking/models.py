@@ -44,6 +44,11 @@ class BookingPolicy(models.Model):
         _("no-show counting window (days)"), default=365
     )
     suspension_days = models.PositiveSmallIntegerField(_("suspension (days)"), default=90)
+    extra_places_per_session = models.PositiveSmallIntegerField(
+        _("extra places [加号] per session"),
+        default=5,
+        help_text=_("Places the desk may add to a session once its walk-in places are gone."),
+    )
 
     class Meta:
         verbose_name = _("booking policy")
@@ -123,6 +128,8 @@ class Booking(models.Model):
     )
     cancel_reason = models.CharField(_("cancellation reason"), max_length=200, blank=True)
     checked_in_at = models.DateTimeField(_("checked in at"), null=True, blank=True)
+    # Why staff last changed the status by hand (e.g. a wrong no-show mark undone).
+    status_note = models.CharField(_("status note"), max_length=200, blank=True)
 
     class Meta:
         verbose_name = _("booking")
@@ -260,6 +267,7 @@ class Closure(models.Model):
     objects = ClosureQuerySet.as_manager()
 
     class Meta:
+        permissions = [("print_sign", _("Can print closure and stopped-session signs"))]
         verbose_name = _("channel closure")
         verbose_name_plural = _("channel closures")
         ordering = ["-starts_at"]

@@ -220,7 +220,7 @@ class SessionAdmin(ServiceCreateAdminMixin, admin.ModelAdmin):
     inlines = [SlotInline]
 
     def get_queryset(self, request: HttpRequest) -> QuerySet:
-        return (
+        queryset = (
             super()
             .get_queryset(request)
             .annotate(
@@ -228,6 +228,14 @@ class SessionAdmin(ServiceCreateAdminMixin, admin.ModelAdmin):
                 places_booked=Sum("slots__quotas__booked"),
             )
         )
+        user = request.user
+        # A doctor's account that may not change sessions (the doctor role) reads its own.
+        if (
+            not user.has_perm("clinics.change_session")
+            and Doctor.objects.filter(account_id=user.pk).exists()
+        ):
+            queryset = queryset.filter(doctor__account_id=user.pk)
+        return queryset
 
     @admin.display(description=_("booked / places"))
     def places_summary(self, session: Session) -> str:

@@ -89,6 +89,15 @@ class Doctor(models.Model):
     specialties = models.CharField(_("specialties"), max_length=200, blank=True)
     bio = models.TextField(_("short bio"), blank=True)
     is_active = models.BooleanField(_("active"), default=True)
+    # The doctor's own staff account: the doctor role sees its own sessions and lists.
+    account = models.OneToOneField(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="doctor",
+        verbose_name=_("staff account"),
+    )
 
     class Meta:
         verbose_name = _("doctor")
@@ -225,6 +234,7 @@ class Session(models.Model):
     last_queue_number = models.PositiveIntegerField(default=0, editable=False)
 
     class Meta:
+        permissions = [("stop_session", _("Can stop a session [停诊]"))]
         verbose_name = _("session")
         verbose_name_plural = _("sessions")
         ordering = ["starts_at", "doctor__name"]
@@ -334,6 +344,7 @@ class CapacityChange(models.Model):
         FREED_PLACE = "freed_place", _("Freed place moved to walk-in")
         CLOSURE_RETURN = "closure_return", _("Returned when a closure was reopened")
         STAFF_EDIT = "staff_edit", _("Changed by staff")
+        EXTRA_PLACE = "extra_place", _("Extra place added at the desk [加号]")
 
     quota = models.ForeignKey(
         Quota, on_delete=models.CASCADE, related_name="capacity_changes", verbose_name=_("quota")

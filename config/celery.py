@@ -52,6 +52,10 @@ app.conf.beat_schedule = {
         "task": "patients.tasks.sign_in_codes_purge_task",
         "schedule": crontab(hour=3, minute=30),
     },
+    "no-shows-mark": {
+        "task": "frontdesk.tasks.no_shows_mark_task",
+        "schedule": 600.0,
+    },
     "waitlist-close-due": {
         "task": "booking.tasks.waitlist_close_due_task",
         "schedule": crontab(hour=20, minute=0),

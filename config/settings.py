@@ -40,7 +40,8 @@ CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
 INSTALLED_APPS = [
     # Before the admin: catalogue translation fields exist before admin modules load.
     "modeltranslation",
-    "django.contrib.admin",
+    # The admin, with Yuyue's site (staff.sites.YuyueAdminSite: second factor, roles).
+    "staff.apps.YuyueAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -58,6 +59,8 @@ INSTALLED_APPS = [
     "clinics",
     "notifications",
     "booking",
+    "frontdesk",
+    "staff",
 ]
 
 MIDDLEWARE = [
@@ -71,6 +74,8 @@ MIDDLEWARE = [
     "django_otp.middleware.OTPMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Staff sessions end with the browser and after YUYUE_STAFF_SESSION_IDLE_SECONDS idle.
+    "staff.middleware.StaffSessionMiddleware",
     "auditlog.middleware.AuditlogMiddleware",
     "axes.middleware.AxesMiddleware",
 ]
@@ -249,18 +254,32 @@ EMAIL_BACKEND = env.str(
 )
 DEFAULT_FROM_EMAIL = env.str("DJANGO_DEFAULT_FROM_EMAIL", default="yuyue@localhost")
 
-# Staff sign-in: lock out after repeated failures (django-axes).
+# Staff sign-in: lock out after repeated failures (django-axes), by the pair of user and
+# address: a stranger's guesses never lock a colleague out, nor the user's own other desk.
 AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
-AXES_COOLOFF_TIME = 1  # hours
-AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_COOLOFF_TIME = datetime.timedelta(minutes=30)
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+# One idea of the client's address for axes and the patients' code limits (core.http).
+AXES_CLIENT_IP_CALLABLE = "core.http.client_ip"
+# Our reverse proxies: only behind one of these is X-Forwarded-For believed.
+YUYUE_TRUSTED_PROXIES = env.list("YUYUE_TRUSTED_PROXIES", default=[])
+AXES_LOCKOUT_TEMPLATE = "staff/lockout.html"
 AXES_RESET_ON_SUCCESS = True
 AXES_VERBOSE = False
 # Patients' code sign-ins are not axes' business (patients/axes.py).
 AXES_HANDLER = "patients.axes.StaffOnlyAxesHandler"
 
-# Staff pages need a verified second factor (django-otp) outside development.
-YUYUE_ADMIN_REQUIRE_OTP = env.bool("YUYUE_ADMIN_REQUIRE_OTP", default=not DEBUG)
+# Staff pages need a verified second factor (django-otp) outside development; production
+# (DEBUG off) requires it whatever the environment says.
+YUYUE_ADMIN_REQUIRE_OTP = True if not DEBUG else env.bool("YUYUE_ADMIN_REQUIRE_OTP", default=False)
+# A staff session ends when the browser closes, and after this long without a request.
+YUYUE_STAFF_SESSION_IDLE_SECONDS = env.int("YUYUE_STAFF_SESSION_IDLE_SECONDS", default=30 * 60)
 OTP_TOTP_ISSUER = "Yuyue"
+# django-otp's own throttle is per device: anyone holding the password could lock the
+# person out from anywhere with wrong codes. Guessing is limited by axes instead, per
+# user and address, like a wrong password (staff.forms counts a wrong code as a failure).
+OTP_TOTP_THROTTLE_FACTOR = 0
+OTP_STATIC_THROTTLE_FACTOR = 0
 
 REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
@@ -311,6 +330,10 @@ YUYUE_PUBLIC_URL = env.str("YUYUE_PUBLIC_URL", default="")
 
 # /readyz fails when more outbox messages than this have waited over 5 minutes.
 YUYUE_READYZ_OUTBOX_BACKLOG = env.int("YUYUE_READYZ_OUTBOX_BACKLOG", default=100)
+
+# The audit log's mask for every registered `mask_fields` (auditlog's own keeps half a
+# value): phones as 138****5678, resident IDs to their last 4 (core/audit.py).
+AUDITLOG_MASK_CALLABLE = "patients.identity.mask_personal_value"
 
 LOGGING = {
     "version": 1,

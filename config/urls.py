@@ -1,4 +1,3 @@
-from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView
@@ -7,12 +6,7 @@ from booking import apis as booking_apis
 from booking import views as booking_views
 from config import health
 from core import views as core_views
-
-if settings.YUYUE_ADMIN_REQUIRE_OTP:
-    from django_otp.admin import OTPAdminSite
-
-    # Staff pages need a verified second factor: the stock admin, OTP-guarded.
-    admin.site.__class__ = OTPAdminSite
+from frontdesk.views import board
 
 urlpatterns = [
     path("", booking_views.home, name="home"),
@@ -24,9 +18,13 @@ urlpatterns = [
     path("text-size", core_views.text_size, name="text-size"),
     path("signs/closure/<int:closure_id>", booking_views.sign_closure, name="sign-closure"),
     path("signs/session/<int:session_id>", booking_views.sign_session, name="sign-session"),
+    path("board/<slug:room_code>/", board.board_page, name="queue-board"),
+    path("board/<slug:room_code>/data", board.board_data, name="queue-board-data"),
     path("i18n/", include("django.conf.urls.i18n")),
     path("account/", include("patients.urls")),
     path("book/", include("booking.urls")),
+    # Before the admin's own URLs (its catch-all): the enrolment link and the keep-alive.
+    path("admin/", include("staff.urls")),
     path("admin/", admin.site.urls),
     path("api/v1/status", booking_apis.StatusApi.as_view(), name="api-status"),
     path(

@@ -1,10 +1,18 @@
 """Staff pages for accounts, patients and no-shows.
 
-Lists never show a full document number: the change form does, to staff who opened
-one patient on purpose. A new patient goes through `patient_create`, so the admin
-obeys the same identity rules, limits and medical record numbers as the site.
+Lists never show a full document number, a birth date or a full phone: a document
+number keeps its last 4 characters, a phone is 138****5678, a patient's age stands for
+the birth date (with the last 4 of a resident ID, a birth date narrows the number to a
+few hundred). The change page shows the full number and birth date to staff with
+`patients.view_document_number`, who opened one patient on purpose. Phones and document
+numbers are searched as whole numbers only (so a search cannot uncover the hidden
+digits), a document number also by its last 4 characters.
+
+A new patient goes through `patient_create`, so the admin obeys the same identity
+rules, limits and medical record numbers as the site.
 """
 
+from auditlog.models import LogEntry
 from django import forms
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin
@@ -12,6 +20,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from core.admin import ReadOnlyAdminMixin, ServiceCreateAdminMixin
+from core.audit import AuditEntryAdmin
 from core.errors import YuyueError
 from patients.exceptions import (
     InvalidBirthDate,
@@ -21,6 +30,7 @@ from patients.exceptions import (
     PatientAlreadyRegistered,
     TooManyPatients,
 )
+from patients.identity import age_on, document_suffix_query, mask_phone
 from patients.models import Account, NoShow, Patient
 from patients.selectors import patient_list_for_account
 from patients.services import (
@@ -40,10 +50,39 @@ _ERROR_FIELDS = {
 }
 
 
+DOCUMENT_NUMBER_PERMISSION = "patients.view_document_number"
+
+
+class DocumentSuffixSearchMixin:
+    """A 4-character search term also finds the patients whose document number ends with
+    it: the desk asks for "the last 4 of your ID", as the lists show them."""
+
+    document_number_path = "document_number"
+
+    def get_search_results(self, request, queryset, search_term):
+        found, may_have_duplicates = super().get_search_results(request, queryset, search_term)
+        suffix = document_suffix_query(search_term)
+        if suffix is not None:
+            found |= queryset.filter(**{f"{self.document_number_path}__endswith": suffix})
+        return found, may_have_duplicates
+
+
+def masked_phone(value: str | None) -> str:
+    return mask_phone(value) if value else ""
+
+
 @admin.register(Account)
 class AccountAdmin(UserAdmin):
-    list_display = ("username", "phone", "language", "is_staff", "is_active", "date_joined")
-    search_fields = ("username", "phone", "first_name", "last_name", "email")
+    list_display = (
+        "__str__",
+        "account_phone",
+        "language",
+        "is_staff",
+        "is_active",
+        "date_joined",
+    )
+    # "=": a patient's username and phone are the phone number, found only whole.
+    search_fields = ("=username", "=phone", "first_name", "last_name", "email")
     fieldsets = (
         *UserAdmin.fieldsets,
         (_("Patient sign-in"), {"fields": ("phone", "language")}),
@@ -52,6 +91,10 @@ class AccountAdmin(UserAdmin):
         *UserAdmin.add_fieldsets,
         (_("Patient sign-in"), {"fields": ("phone", "language")}),
     )
+
+    @admin.display(description=_("phone"), ordering="phone")
+    def account_phone(self, obj: Account) -> str:
+        return masked_phone(obj.phone)
 
 
 class SuspendedFilter(admin.SimpleListFilter):
@@ -149,24 +192,24 @@ class PatientChangeForm(forms.ModelForm):
 
 
 @admin.register(Patient)
-class PatientAdmin(ServiceCreateAdminMixin, admin.ModelAdmin):
+class PatientAdmin(DocumentSuffixSearchMixin, ServiceCreateAdminMixin, admin.ModelAdmin):
     list_display = (
         "real_name",
         "masked_document_number",
         "relationship",
         "account_phone",
-        "birth_date",
+        "age",
         "sex",
         "medical_record_number",
         "suspended_until",
     )
     list_filter = ("document_type", "sex", SuspendedFilter)
-    # "=": the document number is searched only as an exact, whole number.
+    # "=": phones and the document number are searched only as exact, whole numbers.
     search_fields = (
         "real_name",
         "medical_record_number",
-        "phone",
-        "account__phone",
+        "=phone",
+        "=account__phone",
         "=document_number",
     )
     list_select_related = ("account",)
@@ -188,18 +231,30 @@ class PatientAdmin(ServiceCreateAdminMixin, admin.ModelAdmin):
 
     @admin.display(description=_("account phone"), ordering="account__phone")
     def account_phone(self, obj: Patient) -> str:
-        return obj.account.phone or ""
+        return masked_phone(obj.account.phone)
+
+    @admin.display(description=_("age"), ordering="-birth_date")
+    def age(self, obj: Patient) -> int:
+        return age_on(obj.birth_date, timezone.localdate())
+
+    def _shown_identity_fields(self, request) -> tuple[str, ...]:
+        """The identity on the change page: in full to staff allowed to see document
+        numbers; to others the masked number and the age, as in the list."""
+        if request.user.has_perm(DOCUMENT_NUMBER_PERMISSION):
+            return self.identity_fields
+        shown = {"document_number": "masked_document_number", "birth_date": "age"}
+        return tuple(shown.get(name, name) for name in self.identity_fields)
 
     def get_readonly_fields(self, request, obj=None):
         if obj is None:
             return ()
-        return (*self.identity_fields, "medical_record_number", "created_at")
+        return (*self._shown_identity_fields(request), "medical_record_number", "created_at")
 
     def get_fields(self, request, obj=None):
         if obj is None:
             return super().get_fields(request, obj)
         return (
-            *self.identity_fields,
+            *self._shown_identity_fields(request),
             "medical_record_number",
             *PatientChangeForm.Meta.fields,
             "created_at",
@@ -235,13 +290,20 @@ class PatientAdmin(ServiceCreateAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(NoShow)
-class NoShowAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+class NoShowAdmin(DocumentSuffixSearchMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
     """Missed visits are recorded by the booking app (`patient_record_no_show`), once per
     booking; they count towards suspensions, so staff read them here and never edit."""
 
     list_display = ("patient", "visit_date", "reference", "created_at")
     list_select_related = ("patient",)
     search_fields = ("reference", "patient__medical_record_number", "patient__real_name")
+    document_number_path = "patient__document_number"
     autocomplete_fields = ("patient",)
     date_hierarchy = "visit_date"
     readonly_fields = ("created_at",)
+
+
+# auditlog's log entry pages, masked again on display (core.audit.AuditEntryAdmin).
+if admin.site.is_registered(LogEntry):
+    admin.site.unregister(LogEntry)
+admin.site.register(LogEntry, AuditEntryAdmin)

@@ -1,4 +1,10 @@
-"""Identity documents: validation with python-stdnum, masking for display and logs."""
+"""Identity documents and phones: validation with python-stdnum, masking for display,
+the audit log and log lines.
+
+Masks cannot be reversed by combining what a page shows: a document number keeps its
+last 4 characters only (the birth date inside a resident ID stays hidden), a phone its
+first 3 and last 4 digits (the form patients know from SMS: 138****5678).
+"""
 
 import datetime
 import re
@@ -11,6 +17,15 @@ from stdnum.cn import ric
 RESIDENT_ID_PATTERN = re.compile(
     r"(?<![0-9])([1-9][0-9]{5})[0-9]{8}([0-9]{3}[0-9Xx])(?![0-9A-Za-z])"
 )
+# A mainland mobile number anywhere in a text, not inside a longer run of digits.
+MOBILE_PATTERN = re.compile(r"(?<![0-9])1[3-9][0-9]{9}(?![0-9])")
+# A whole value that is a phone number as stored (normalised: an optional "+" and digits).
+_PHONE_VALUE = re.compile(r"\+?[0-9]{7,15}")
+# What staff type to find a patient by the last 4 characters of a document number.
+DOCUMENT_SUFFIX_PATTERN = re.compile(r"[0-9A-Za-z]{4}")
+# Shown in full before the mask: anything shorter is masked whole.
+DOCUMENT_KEPT = 4
+DOCUMENT_SHORTEST_SHOWN = 9
 
 
 @dataclass(frozen=True)
@@ -39,11 +54,63 @@ def is_valid_resident_id(value: str) -> bool:
 
 
 def mask_document_number(value: str) -> str:
-    """Keep the first 4 and last 4 characters: 3203**********1234."""
-    if len(value) <= 8:
+    """Keep the last 4 characters only: **************1234.
+
+    The first characters of a resident ID are the birthplace and the birth date, which a
+    list also showing the birth date would complete; the last 4 are what the desk asks
+    for. Numbers shorter than 9 characters are masked whole.
+    """
+    if len(value) < DOCUMENT_SHORTEST_SHOWN:
         return "*" * len(value)
-    return value[:4] + "*" * (len(value) - 8) + value[-4:]
+    return "*" * (len(value) - DOCUMENT_KEPT) + value[-DOCUMENT_KEPT:]
+
+
+def mask_phone(value: str) -> str:
+    """Keep the first 3 and last 4 digits of a phone number: 138****5678.
+
+    Separators and a "+" are dropped first; a number of fewer than 9 digits keeps its
+    last 4 only, fewer than 7 is masked whole. "" stays "".
+    """
+    digits = re.sub(r"[^0-9]", "", value or "")
+    if len(digits) >= 9:
+        return digits[:3] + "*" * (len(digits) - 7) + digits[-4:]
+    if len(digits) >= 7:
+        return "*" * (len(digits) - 4) + digits[-4:]
+    return "*" * len(digits)
 
 
 def mask_resident_ids_in(text: str) -> str:
     return RESIDENT_ID_PATTERN.sub(lambda m: mask_document_number(m.group(0)), text)
+
+
+def mask_phones_in(text: str) -> str:
+    """Mask every mainland mobile number in a text; other digits are left alone."""
+    return MOBILE_PATTERN.sub(lambda m: mask_phone(m.group(0)), text)
+
+
+def mask_personal_data_in(text: str) -> str:
+    """Resident IDs first (an ID contains phone-like runs of digits), then phones."""
+    return mask_phones_in(mask_resident_ids_in(text))
+
+
+def mask_personal_value(value: str) -> str:
+    """For a value that may be a phone, a name or free text (an account's username is its
+    phone for patients, a name for staff): a whole phone number is masked, resident IDs
+    and mobile numbers inside other text too. The audit log's mask
+    (AUDITLOG_MASK_CALLABLE); its "None" for no value stays as it is."""
+    text = mask_resident_ids_in(value or "")
+    if _PHONE_VALUE.fullmatch(text):
+        return mask_phone(text)
+    return mask_phones_in(text)
+
+
+def document_suffix_query(term: str) -> str | None:
+    """The last 4 characters of a document number, when a search term is exactly that
+    (as shown in the lists: "002X"), in stored form (upper case); else None."""
+    term = (term or "").strip()
+    return term.upper() if DOCUMENT_SUFFIX_PATTERN.fullmatch(term) else None
+
+
+def age_on(birth_date: datetime.date, day: datetime.date) -> int:
+    """Full years on `day`: what lists show instead of a birth date."""
+    return day.year - birth_date.year - ((day.month, day.day) < (birth_date.month, birth_date.day))

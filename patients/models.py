@@ -4,7 +4,7 @@ from django.contrib.auth.models import AbstractUser
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from patients.identity import mask_document_number
+from patients.identity import mask_document_number, mask_personal_value
 
 
 class Account(AbstractUser):
@@ -26,6 +26,10 @@ class Account(AbstractUser):
         verbose_name = _("account")
         verbose_name_plural = _("accounts")
         swappable = "AUTH_USER_MODEL"
+
+    def __str__(self) -> str:
+        # A patient's username is the phone: shown masked in lists, choosers, audit entries.
+        return mask_personal_value(self.get_username())
 
 
 class Patient(models.Model):
@@ -84,6 +88,7 @@ class Patient(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
+        permissions = [("view_document_number", _("Can see full ID document numbers"))]
         verbose_name = _("patient")
         verbose_name_plural = _("patients")
         constraints = [

@@ -2,9 +2,11 @@
 
 import datetime
 import math
+import re
+import unicodedata
 from dataclasses import dataclass
 
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 
 from patients.exceptions import NotYourPatient
 from patients.models import Account, NoShow, Patient, SignInCode
@@ -106,3 +108,57 @@ def sign_in_code_wait_seconds(*, phone: str, now: datetime.datetime) -> int:
     if last is None:
         return 0
     return max(0, math.ceil((last + SIGN_IN_CODE_INTERVAL - now).total_seconds()))
+
+
+# --- the front desk's patient search -------------------------------------------------
+
+# An ID document's last 4 characters: what a patient reads out at the window.
+_DOCUMENT_TAIL = re.compile(r"[0-9X]{4}")
+_SEARCH_PHONE_SEPARATORS = re.compile(r"[\s\-().]")
+_SEARCH_PHONE = re.compile(r"\+?[0-9]{6,15}")
+
+
+def _search_phone(query: str) -> str | None:
+    """The query as a stored phone (patients.services normalises phones the same way:
+    separators dropped, +86 / 0086 before a mainland mobile removed), or None."""
+    phone = _SEARCH_PHONE_SEPARATORS.sub("", query)
+    for prefix in ("+86", "0086"):
+        rest = phone.removeprefix(prefix)
+        if rest != phone and re.fullmatch(r"1[3-9][0-9]{9}", rest):
+            phone = rest
+    return phone if _SEARCH_PHONE.fullmatch(phone) else None
+
+
+def patient_search(*, query: str, limit: int = 20) -> list[Patient]:
+    """The desk's search: a phone (the patient's or its account's, exact after
+    normalising), a medical record number (exact), a name (contains) or the last 4
+    characters of the ID document. Removed patients are left out. One query (none for an
+    empty query), the account joined; ordered by name."""
+    text = unicodedata.normalize("NFKC", query or "").strip()
+    if not text:
+        return []
+    upper = text.upper()
+    which = Q(real_name__icontains=text) | Q(medical_record_number=upper)
+    phone = _search_phone(text)
+    if phone is not None:
+        which |= Q(phone=phone) | Q(account__phone=phone)
+    if _DOCUMENT_TAIL.fullmatch(upper):
+        which |= Q(document_number__endswith=upper) & ~Q(document_type=Patient.DocumentType.NONE)
+    return list(
+        Patient.objects.filter(which, removed_at__isnull=True)
+        .select_related("account")
+        .order_by("real_name", "pk")[:limit]
+    )
+
+
+def patient_get_for_desk(*, patient_id: object) -> Patient | None:
+    """A current (not removed) patient of any account, for the desk's pages, with the
+    account joined; None for an unknown, removed or malformed id. One query."""
+    try:
+        return (
+            Patient.objects.select_related("account")
+            .filter(removed_at__isnull=True)
+            .get(pk=int(patient_id))
+        )
+    except (Patient.DoesNotExist, ValueError, TypeError):
+        return None

@@ -44,7 +44,7 @@ from patients.exceptions import (
     SignInNotAllowed,
     TooManyPatients,
 )
-from patients.identity import parse_resident_id
+from patients.identity import age_on, parse_resident_id
 from patients.models import Account, NoShow, Patient, SignInCode
 from patients.selectors import (
     SIGN_IN_CODE_DIGITS,
@@ -174,7 +174,7 @@ def patient_details_clean(
             raise MissingPersonalDetails()
         if birth_date > today:
             raise InvalidBirthDate()
-        if _age_on(birth_date, today) >= UNDOCUMENTED_CHILD_MAX_AGE:
+        if age_on(birth_date, today) >= UNDOCUMENTED_CHILD_MAX_AGE:
             raise DocumentNumberRequired()
         return PatientDetails(
             real_name=real_name,
@@ -287,6 +287,78 @@ def patient_create(
         )
 
 
+def patient_register_at_desk(
+    *,
+    real_name: str,
+    document_type: str,
+    document_number: str,
+    birth_date: datetime.date | None = None,
+    sex: str | None = None,
+    phone: str = "",
+    registered_by: Account,
+) -> Patient:
+    """Register a patient standing at the front desk's window (walk-in or phone caller).
+
+    With a phone, the patient joins that phone's account (made now with `account_create`
+    if there is none): "self" when the account has no current patient yet, else "other".
+    Without a phone, a desk-owned account (no phone, username "desk-<12 hex>", unusable
+    password) holds this one patient, so a walk-in without a mobile is booked all the same.
+
+    Refuses what `patient_details_clean` and `patient_create` refuse, and a person whose
+    document is already registered (not removed) in any account (PatientAlreadyRegistered,
+    with `.patient` the registered one, so the desk can take that patient instead). One
+    transaction: a refusal leaves no account behind. `registered_by` is the desk member
+    (the audit log's actor comes from the request).
+    """
+    details = patient_details_clean(
+        real_name=real_name,
+        document_type=document_type,
+        document_number=document_number,
+        birth_date=birth_date,
+        sex=sex,
+        phone=phone,
+    )
+    with transaction.atomic():
+        if details.document_type != Patient.DocumentType.NONE:
+            existing = (
+                Patient.objects.filter(
+                    document_type=details.document_type,
+                    document_number=details.document_number,
+                    removed_at__isnull=True,
+                )
+                .order_by("created_at", "pk")
+                .first()
+            )
+            if existing is not None:
+                error = PatientAlreadyRegistered()
+                error.patient = existing
+                raise error
+        account = None
+        if details.phone:
+            account = Account.objects.filter(phone=details.phone).first()
+            if account is None:
+                account = account_create(phone=details.phone)
+            elif account.is_staff:
+                account = None  # a staff member's phone: the patient gets a desk account
+        if account is None:
+            account = Account.objects.create_user(
+                username=f"desk-{uuid.uuid4().hex[:12]}", phone=None, password=None
+            )
+        has_patients = Patient.objects.filter(account=account, removed_at__isnull=True).exists()
+        return patient_create(
+            account=account,
+            real_name=details.real_name,
+            document_type=details.document_type,
+            document_number=details.document_number,
+            relationship=(
+                Patient.Relationship.OTHER if has_patients else Patient.Relationship.SELF
+            ),
+            birth_date=details.birth_date,
+            sex=details.sex,
+            phone=details.phone,
+        )
+
+
 def _guardian_id_for(current_patients) -> int:
     """The account holder's own current patient with a document: a child without an ID
     number books with them. Refuses when there is none (GuardianRequired)."""
@@ -300,10 +372,6 @@ def _guardian_id_for(current_patients) -> int:
     if guardian_id is None:
         raise GuardianRequired()
     return guardian_id
-
-
-def _age_on(birth_date: datetime.date, day: datetime.date) -> int:
-    return day.year - birth_date.year - ((day.month, day.day) < (birth_date.month, birth_date.day))
 
 
 # `patient_update(suspended_until=UNCHANGED)`: the account holder's edit leaves the
@@ -381,6 +449,30 @@ def patient_record_no_show(
         locked.save(update_fields=["suspended_until"])
         patient.suspended_until = until
         return True
+
+
+def patient_no_show_remove(
+    *, patient: Patient, reference: str, limit: int, window_days: int, on: datetime.date
+) -> Patient:
+    """Take back a no-show recorded by mistake (staff undo a wrong mark).
+
+    Removes the patient's NoShow row with `reference`; when the no-shows left in the
+    `window_days` days up to `on` are then below `limit`, a suspension is lifted.
+    Idempotent: with no such row nothing changes (a suspension set for another reason
+    stays). Locks the patient row, as `patient_record_no_show` does. Updates
+    `patient.suspended_until` in place and returns the locked patient.
+    """
+    with transaction.atomic():
+        locked = Patient.objects.select_for_update().get(pk=patient.pk)
+        deleted, _ = NoShow.objects.filter(patient=locked, reference=reference).delete()
+        if not deleted or locked.suspended_until is None:
+            return locked
+        count = patient_no_show_count(patient=locked, on=on, window_days=window_days)
+        if count < limit:
+            locked.suspended_until = None
+            locked.save(update_fields=["suspended_until"])
+            patient.suspended_until = None
+        return locked
 
 
 def _patient_insert(**fields) -> Patient:

@@ -8,7 +8,6 @@ the patient was on — a booking step — is opened again after signing in.
 
 from urllib.parse import urlencode
 
-from axes.helpers import get_client_ip_address
 from django.conf import settings
 from django.contrib.auth import login, logout
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, QueryDict
@@ -18,7 +17,7 @@ from django.utils import timezone, translation
 from django.views.decorators.http import require_http_methods, require_POST
 
 from core.errors import YuyueError
-from core.http import on_site
+from core.http import client_ip, on_site
 from patients.exceptions import CodeTooSoon
 from patients.forms import SignInCodeForm, SignInPhoneForm
 from patients.selectors import sign_in_code_wait_seconds
@@ -69,7 +68,7 @@ def sign_in(request: HttpRequest) -> HttpResponse:
         try:
             sign_in_code_request(
                 phone=phone,
-                ip=get_client_ip_address(request),
+                ip=client_ip(request),
                 now=timezone.now(),
                 language=language,
             )
@@ -97,7 +96,7 @@ def sign_in_code(request: HttpRequest) -> HttpResponse:
         try:
             sign_in_code_request(
                 phone=phone,
-                ip=get_client_ip_address(request),
+                ip=client_ip(request),
                 now=timezone.now(),
                 language=request.session.get(SESSION_LANGUAGE),
             )

@@ -5,7 +5,9 @@ present. Elsewhere it is skipped with the reason; under CI=true it fails instead
 because CI promises the real stack.
 """
 
+import logging
 import os
+import re
 
 import pytest
 from django.conf import settings
@@ -87,6 +89,51 @@ def _english_by_default(settings):
     settings.LANGUAGE_CODE = "en"
     with translation.override("en"):
         yield
+
+
+class PersonalDataGuard(logging.Handler):
+    """Every log line a test produced, formatted as the console handler formats it
+    (through the project's MaskIdentityFilter), and the lines that still hold a valid
+    resident ID or a mainland mobile number."""
+
+    MOBILE = re.compile(r"(?<![0-9])1[3-9][0-9]{9}(?![0-9])")
+    RESIDENT_ID = re.compile(r"(?<![0-9])[1-9][0-9]{16}[0-9Xx](?![0-9A-Za-z])")
+
+    def __init__(self) -> None:
+        from patients.logging import MaskIdentityFilter
+
+        super().__init__(level=logging.NOTSET)
+        self.addFilter(MaskIdentityFilter())
+        self.lines: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.lines.append(self.format(record))
+
+    def leaks(self) -> list[str]:
+        from patients.identity import is_valid_resident_id
+
+        return [
+            line
+            for line in self.lines
+            if self.MOBILE.search(line)
+            or any(is_valid_resident_id(m.group(0)) for m in self.RESIDENT_ID.finditer(line))
+        ]
+
+
+@pytest.fixture(autouse=True)
+def personal_data_guard():
+    """A test fails when a log line it produced holds a full ID or phone number
+    (STYLE.md: never log them). Mask at the source, not here."""
+    guard = PersonalDataGuard()
+    root = logging.getLogger()
+    root.addHandler(guard)
+    try:
+        yield guard
+    finally:
+        root.removeHandler(guard)
+    leaks = guard.leaks()
+    if leaks:
+        pytest.fail("personal data in the log:\n" + "\n".join(leaks), pytrace=False)
 
 
 @pytest.fixture

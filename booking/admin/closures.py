@@ -70,6 +70,16 @@ class ClosureAddForm(forms.ModelForm):
             field.help_text = _("At most %(limit)d characters.") % {
                 "limit": services.NOTICE_MAX_LENGTH
             }
+        # The admin splits each moment into a date and a time box: each box needs its own
+        # name for a screen reader (the field's one <label> points at neither).
+        for name, date_label, time_label in (
+            ("starts_at", _("Start date"), _("Start time")),
+            ("ends_at", _("End date"), _("End time")),
+        ):
+            widgets = getattr(self.fields[name].widget, "widgets", ())
+            if len(widgets) == 2:
+                widgets[0].attrs["aria-label"] = date_label
+                widgets[1].attrs["aria-label"] = time_label
 
     def clean(self) -> dict:
         data = super().clean()

@@ -153,7 +153,7 @@ class WaitlistEntryAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
 
 # Who may stop a session [停诊]: the stop page and the button on a session's admin page.
-STOP_PERMISSION = "clinics.change_session"
+STOP_PERMISSION = "clinics.stop_session"
 
 
 def can_stop_sessions(user) -> bool:

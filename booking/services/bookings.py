@@ -464,6 +464,10 @@ def _enqueue_message(booking: Booking, *, kind: str, dedupe_key: str | None = No
     language = account.language
     context = message_context(booking)
     recipient = patient.phone or account.phone or ""
+    if not recipient and not account.wechat_openid:
+        # A walk-in registered at the desk without a phone: the printed ticket is their
+        # confirmation, and there is nobody to remind.
+        return
     message_enqueue(
         kind=kind,
         dedupe_key=dedupe_key or f"booking:{booking.pk}:{kind}",

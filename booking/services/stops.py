@@ -32,6 +32,7 @@ from booking.models import Booking, WaitlistEntry
 from booking.selectors.stops import session_alternatives
 from booking.services.bookings import notify_cancelled_by_hospital, reminder_key
 from clinics.models import Quota, Session
+from core.audit import audit_record
 from notifications.services import message_cancel
 from patients.models import Account
 
@@ -75,6 +76,13 @@ def session_stop(*, session: Session, reason: str, stopped_by: Account) -> StopR
     )
     if not flipped and not cancelled and not closed:
         return StopResult(stopped=False)  # nothing changed: nobody is told twice
+    if flipped:  # a conditional UPDATE, which the audit log's signals never see
+        audit_record(
+            instance=session,
+            changes={"status": (Session.Status.OPEN, session.status), "stop_reason": ("", reason)},
+            actor=stopped_by,
+            additional_data={"bookings_cancelled": cancelled, "waitlist_closed": closed},
+        )
     logger.info(
         "session %s stopped by account %s: %s bookings cancelled, %s waitlist entries closed",
         session.pk,

@@ -24,10 +24,10 @@ from django.views.decorators.http import require_GET, require_http_methods
 from booking.forms import ConfirmForm, RedFlagForm
 from booking.selectors import booking_steps as selectors
 from booking.services import booking_create
-from booking.views.public import qr_svg
 from clinics import selectors as clinic_selectors
 from clinics.models import Channel
 from core.errors import YuyueError
+from core.qr import qr_svg
 from patients import selectors as patient_selectors
 from patients.exceptions import NotYourPatient
 
@@ -346,7 +346,7 @@ def booking_detail(request: HttpRequest, code: str) -> HttpResponse:
         {
             "booking": booking,
             "location": selectors.booking_location(booking),
-            "qr": qr_svg(booking.code),
+            "qr": qr_svg(booking.code, css_class="sign__qr-code", label=f"QR code: {booking.code}"),
             "hospital_phone": settings.YUYUE_HOSPITAL_PHONE,
         },
     )

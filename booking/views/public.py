@@ -4,12 +4,11 @@ windows. Thin: read, render."""
 import unicodedata
 
 from django.conf import settings
-from django.contrib.auth.decorators import user_passes_test
+from django.contrib.auth.decorators import permission_required, user_passes_test
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.utils import timezone, translation
-from django.utils.safestring import mark_safe
 
 from booking.models import Closure
 from booking.selectors import browse as browse_selectors
@@ -18,6 +17,7 @@ from clinics import selectors as clinic_selectors
 from clinics.models import Channel, Session
 from clinics.translation import texts
 from core.hospital import hospital_name
+from core.qr import qr_svg
 
 
 def home(request: HttpRequest) -> HttpResponse:
@@ -115,7 +115,12 @@ def _is_verified_staff(user) -> bool:
     return not settings.YUYUE_ADMIN_REQUIRE_OTP or user.is_verified()
 
 
-staff_required = user_passes_test(_is_verified_staff, login_url="admin:login")
+def staff_required(view):
+    """Verified staff (else to sign in) holding booking.print_sign (else 403: sending a
+    signed-in person to sign in again would only bring them back here)."""
+    return user_passes_test(_is_verified_staff, login_url="admin:login")(
+        permission_required("booking.print_sign", raise_exception=True)(view)
+    )
 
 
 @staff_required
@@ -175,7 +180,7 @@ def _sign_context(request: HttpRequest) -> dict:
     status_url = f"{base}{status_path}" if base else request.build_absolute_uri(status_path)
     return {
         "status_url": status_url,
-        "qr_svg": qr_svg(status_url),
+        "qr_svg": qr_svg(status_url, css_class="sign__qr-code", label=f"QR code: {status_url}"),
         # A sign speaks both languages: the name in each, once if they are the same.
         "hospital_name": " ".join(
             dict.fromkeys(hospital_name(code) for code, _name in settings.LANGUAGES)
@@ -211,21 +216,3 @@ def sign_text_size(*, headings: tuple[str, ...] = (), notices: tuple[str, ...]) 
     if area >= SIGN_TEXT_LONG:
         return "long"
     return ""
-
-
-def qr_svg(text: str) -> str:
-    """`text` as a QR code, an inline SVG element (no image file, no script, no CDN)."""
-    import qrcode
-    from qrcode.image.svg import SvgPathImage
-
-    image = qrcode.make(text, image_factory=SvgPathImage, border=2)
-    svg = image.to_string(encoding="unicode")
-    # Size comes from the sign's stylesheet; the label tells a screen reader what it is.
-    svg = svg.replace(
-        "<svg ",
-        '<svg class="sign__qr-code" role="img" aria-label="QR code: {}" '.format(
-            text.replace("&", "&amp;").replace('"', "&quot;").replace("<", "&lt;")
-        ),
-        1,
-    )
-    return mark_safe(svg)  # noqa: S308 - generated here from an escaped URL

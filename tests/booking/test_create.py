@@ -271,3 +271,15 @@ def test_confirmation_is_published_after_commit_and_sent_once(
     message = OutboxMessage.objects.get(dedupe_key=f"booking:{booking.pk}:booking_confirmed")
     assert message.status == OutboxMessage.Status.SENT
     assert message.attempts == 1
+
+
+def test_a_walkin_without_any_phone_gets_no_message_to_nowhere(clock, staff):
+    # given a patient registered at the desk with no phone on the patient or account
+    account = factories.AccountFactory(username="desk-0a1b2c3d4e5f", phone=None)
+    patient = factories.PatientFactory(account=account, phone="")
+
+    booking = book(patient, slot_in(0, hour=14, walkin=1), channel=Channel.WALKIN, by=staff)
+
+    # then the printed ticket is the confirmation: no outbox row that can only fail
+    assert booking.status == "confirmed"
+    assert not OutboxMessage.objects.exists()

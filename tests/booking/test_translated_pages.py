@@ -262,7 +262,8 @@ TRANSLATED = {
 }
 
 
-def test_seed_demo_gives_every_catalogue_row_its_english_text():
+def test_seed_demo_gives_every_catalogue_row_its_english_text(settings):
+    settings.DEBUG = True  # the demo refuses to run in production
     call_command("seed_demo", stdout=io.StringIO())
 
     for model, fields in TRANSLATED.items():
@@ -276,7 +277,8 @@ def test_seed_demo_gives_every_catalogue_row_its_english_text():
                 assert not re.search(r"[\u4e00-\u9fff]", english), (row.pk, field, english)
 
 
-def test_seed_demo_again_adds_nothing_and_fills_english_an_older_seed_lacked():
+def test_seed_demo_again_adds_nothing_and_fills_english_an_older_seed_lacked(settings):
+    settings.DEBUG = True  # the demo refuses to run in production
     call_command("seed_demo", stdout=io.StringIO())
     counts = [model.objects.count() for model in TRANSLATED]
     Department.objects.filter(code="cataract").update(location_en=None)

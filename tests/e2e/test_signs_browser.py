@@ -8,6 +8,7 @@ import datetime
 import re
 
 import pytest
+from django.contrib.auth.models import Permission
 from django.test import Client
 from django.utils import timezone
 from playwright.sync_api import Browser
@@ -63,6 +64,7 @@ def pdf_pages(pdf: bytes) -> int:
 
 def _signed_in_context(browser: Browser, live_server, locale: str):
     staff = StaffFactory()
+    staff.user_permissions.add(Permission.objects.get(codename="print_sign"))
     client = Client()
     client.force_login(staff)
     context = browser.new_context(locale=locale)

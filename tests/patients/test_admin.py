@@ -8,7 +8,7 @@ from django.urls import reverse
 from patients.exceptions import TooManyPatients
 from patients.models import NoShow, Patient
 from patients.services import patient_create, patient_update
-from tests.factories import AccountFactory, PatientFactory
+from tests.factories import AccountFactory, PatientFactory, StaffFactory
 from tests.patients.factories import NoShowFactory
 
 GB_EXAMPLE = "11010519491231002X"
@@ -38,15 +38,23 @@ def registered(db):
     )
 
 
-def test_patient_list_shows_masked_document_numbers_only(admin_client, registered):
+@time_machine.travel(datetime.datetime(2025, 6, 1, 12, tzinfo=datetime.UTC), tick=False)
+def test_patient_list_shows_the_last_4_the_age_and_masked_phones_only(admin_client, registered):
+    registered.account.phone = "13912345678"
+    registered.account.save()
+
     response = admin_client.get(CHANGELIST)
 
     content = response.content.decode()
     assert response.status_code == 200
     assert "王秀英" in content
-    assert "1101**********002X" in content
-    assert GB_EXAMPLE not in content
-    assert registered.account.phone in content
+    assert "**************002X" in content
+    assert GB_EXAMPLE not in content and "1101" not in content
+    # the age, never the birth date that the last 4 would complete
+    assert '<td class="field-age">75</td>' in content
+    assert "1949" not in content and "Dec. 31" not in content
+    assert "139****5678" in content
+    assert "13912345678" not in content
     assert "Y123456789" in content
 
 
@@ -66,6 +74,45 @@ def test_patient_search_by_part_of_a_document_number_finds_nothing(admin_client,
     response = admin_client.get(CHANGELIST, {"q": "19491231"})
 
     assert "王秀英" not in response.content.decode()
+
+
+def test_patient_search_by_the_last_4_of_the_document_number(admin_client, registered):
+    PatientFactory(real_name="李建国", document_number="110105194912310037")
+
+    content = admin_client.get(CHANGELIST, {"q": "002x"}).content.decode()
+
+    assert "王秀英" in content
+    assert "李建国" not in content
+
+
+def test_patient_search_by_phone_needs_the_whole_number(admin_client, registered):
+    registered.phone = "13912345678"
+    registered.save()
+
+    whole = admin_client.get(CHANGELIST, {"q": "13912345678"}).content.decode()
+    part = admin_client.get(CHANGELIST, {"q": "1391234"}).content.decode()
+
+    assert "王秀英" in whole
+    assert "王秀英" not in part
+
+
+def test_the_change_page_shows_the_full_number_only_with_the_permission(client, registered):
+    from django.contrib.auth.models import Permission
+
+    staff = StaffFactory()
+    staff.user_permissions.add(Permission.objects.get(codename="view_patient"))
+    client.force_login(staff)
+    url = reverse("admin:patients_patient_change", args=[registered.pk])
+
+    masked = client.get(url).content.decode()
+    staff.user_permissions.add(Permission.objects.get(codename="view_document_number"))
+    staff = type(staff).objects.get(pk=staff.pk)  # a fresh permission cache
+    client.force_login(staff)
+    full = client.get(url).content.decode()
+
+    assert GB_EXAMPLE not in masked and "1949" not in masked
+    assert "**************002X" in masked
+    assert GB_EXAMPLE in full and "Dec. 31, 1949" in full
 
 
 @time_machine.travel(datetime.datetime(2025, 6, 1, 12, tzinfo=datetime.UTC), tick=False)
@@ -156,13 +203,16 @@ def test_patient_change_form_keeps_identity_read_only(admin_client, registered):
     assert registered.medical_record_number == "Y123456789"
 
 
-def test_account_pages_show_phone_and_language(admin_client):
-    account = AccountFactory(phone="13912345678")
+def test_account_pages_show_the_phone_masked_in_the_list_and_language(admin_client):
+    account = AccountFactory(username="13912345678", phone="13912345678")
 
     changelist = admin_client.get(reverse("admin:patients_account_changelist"))
+    found = admin_client.get(reverse("admin:patients_account_changelist"), {"q": "13912345678"})
     change = admin_client.get(reverse("admin:patients_account_change", args=[account.pk]))
 
-    assert "13912345678" in changelist.content.decode()
+    assert "139****5678" in changelist.content.decode()
+    assert "13912345678" not in changelist.content.decode()
+    assert "139****5678" in found.content.decode()
     assert change.status_code == 200
     assert 'name="language"' in change.content.decode()
 

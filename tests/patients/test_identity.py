@@ -77,9 +77,9 @@ def test_built_numbers_validate_and_derive_back(birth_date, sequence):
 @pytest.mark.parametrize(
     ("value", "masked"),
     [
-        ("320311199001011234", "3203**********1234"),
-        (GB_EXAMPLE, "1101**********002X"),
-        ("E12345678", "E123*5678"),
+        ("320311199001011234", "**************1234"),
+        (GB_EXAMPLE, "**************002X"),
+        ("E12345678", "*****5678"),
         ("E1234567", "********"),
         ("", ""),
     ],
@@ -92,7 +92,7 @@ def test_mask_resident_ids_in_text_leaves_other_numbers():
     text = f"patient {GB_EXAMPLE} booked slot 20250301 via 13800001234"
 
     assert mask_resident_ids_in(text) == (
-        "patient 1101**********002X booked slot 20250301 via 13800001234"
+        "patient **************002X booked slot 20250301 via 13800001234"
     )
 
 
@@ -104,7 +104,7 @@ def test_log_filter_masks_a_resident_id_in_a_record(caplog):
         logger.info("registered %s for account %s", GB_EXAMPLE, 7)
 
     assert GB_EXAMPLE not in caplog.text
-    assert caplog.messages == ["registered 1101**********002X for account 7"]
+    assert caplog.messages == ["registered **************002X for account 7"]
 
 
 def test_logging_settings_put_the_filter_on_every_root_handler():

@@ -10,8 +10,10 @@ import datetime
 import random
 from decimal import Decimal
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.core.management.base import BaseCommand
+from django.contrib.auth.models import Group
+from django.core.management.base import BaseCommand, CommandError
 from django.db.models import Model
 from django.utils import timezone, translation
 from stdnum.cn import ric
@@ -26,6 +28,9 @@ from patients.models import Account, Patient
 from patients.services import account_create, patient_create
 
 DEMO_ADMIN = ("admin", "yuyue-demo-2026")
+# One demo member per staff role (staff/roles.py groups, made by the staff migration),
+# same password as the admin; the doctor's account is 王建国's.
+DEMO_STAFF = (("desk", "front_desk"), ("ops", "ops"), ("doctor", "doctor"))
 DEMO_PHONE = "13800138000"
 
 DEPARTMENTS = [
@@ -92,18 +97,27 @@ class Command(BaseCommand):
     help = "Load deterministic demo data: the eye clinic, a week of sessions, a demo account."
 
     def handle(self, *args, **options) -> None:
+        if not settings.DEBUG:
+            # The demo's staff password is public (README, Makefile): never in production.
+            raise CommandError(
+                "seed_demo makes accounts with published passwords and runs only with "
+                "DJANGO_DEBUG=true (development), never in production."
+            )
         departments = self._departments()
         doctors = self._doctors(departments)
         self._templates(doctors)
         result = sessions_generate(horizon_days=session_horizon())
         admin = self._admin()
+        self._staff(doctors)
         patients = self._demo_patients()
         booked = self._bookings(patients, admin)
         self.stdout.write(
             self.style.SUCCESS(
                 f"Demo ready: {len(departments)} departments, {len(doctors)} doctors, "
                 f"{result.sessions_created} new sessions, {booked} bookings made. "
-                f"Staff login {DEMO_ADMIN[0]} / {DEMO_ADMIN[1]}; demo patient phone {DEMO_PHONE}."
+                f"Staff login {DEMO_ADMIN[0]} / {DEMO_ADMIN[1]} (also "
+                f"{', '.join(name for name, _ in DEMO_STAFF)} with the same password); "
+                f"demo patient phone {DEMO_PHONE}."
             )
         )
 
@@ -192,6 +206,20 @@ class Command(BaseCommand):
         if admin is None:
             admin = get_user_model().objects.create_superuser(username=username, password=password)
         return admin
+
+    def _staff(self, doctors: list[Doctor]) -> None:
+        """A member of each role, so the desk, ops and doctor views can be tried."""
+        users = get_user_model()
+        for username, role in DEMO_STAFF:
+            member = users.objects.filter(username=username).first()
+            if member is None:
+                member = users.objects.create_user(
+                    username=username, password=DEMO_ADMIN[1], is_staff=True
+                )
+            member.groups.add(Group.objects.get(name=role))
+            if role == "doctor" and doctors and doctors[0].account_id is None:
+                doctors[0].account = member
+                doctors[0].save(update_fields=["account"])
 
     def _demo_patients(self) -> list[Patient]:
         account = Account.objects.filter(phone=DEMO_PHONE).first() or account_create(
