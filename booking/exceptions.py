@@ -123,7 +123,9 @@ class ChannelNotAllowed(YuyueError):
 class IdempotencyKeyReused(YuyueError):
     code = "idempotency_key_reused"
     message = _("This request key was already used for a different booking.")
-    http_status = status.HTTP_409_CONFLICT
+    # The request itself is wrong (the key names another request), not the state: 422,
+    # as the API's Idempotency-Key contract says.
+    http_status = status.HTTP_422_UNPROCESSABLE_ENTITY
 
 
 class RescheduleSameSlot(YuyueError):

@@ -49,6 +49,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "rest_framework",
     "drf_spectacular",
+    "drf_spectacular_sidecar",
     "django_otp",
     "django_otp.plugins.otp_totp",
     "django_otp.plugins.otp_static",
@@ -285,11 +286,55 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "config.errors.api_exception_handler",
     "DEFAULT_AUTHENTICATION_CLASSES": [
+        "patients.authentication.BearerTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
-    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    # Deny by default: core.api.ApiView lists who may call each method.
+    "DEFAULT_PERMISSION_CLASSES": ["core.api_access.AccessPermission"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+    # core/throttles.py; on the default cache (Redis). Views add their own classes
+    # (sign-in, BookingWriteThrottle) to this default.
+    "DEFAULT_THROTTLE_CLASSES": ["core.throttles.AnonReadThrottle"],
+    "DEFAULT_THROTTLE_RATES": {
+        "anon_read": env.str("API_RATE_ANON_READ", default="120/min"),
+        "sign_in_code_phone": env.str("API_RATE_SIGN_IN_CODE_PHONE", default="5/hour"),
+        "sign_in_code_address": env.str("API_RATE_SIGN_IN_CODE_ADDRESS", default="30/hour"),
+        "sign_in_address": env.str("API_RATE_SIGN_IN_ADDRESS", default="20/min"),
+        "booking_write": env.str("API_RATE_BOOKING_WRITE", default="30/min"),
+    },
 }
-SPECTACULAR_SETTINGS = {"TITLE": "Yuyue API", "VERSION": "1.0.0"}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Yuyue API",
+    "DESCRIPTION": "Eye-clinic appointment booking: catalogue, availability, bookings. "
+    "Every refusal is {code, detail} in the request's language (Accept-Language).",
+    "VERSION": "1.0.0",
+    "COMPONENT_SPLIT_REQUEST": True,
+    "SERVE_INCLUDE_SCHEMA": False,
+    # The docs page's scripts come from this project's static files, never a CDN.
+    "REDOC_DIST": "SIDECAR",
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    # One enum name per choice set, whatever the field is called.
+    "ENUM_NAME_OVERRIDES": {
+        "ChannelStateEnum": "booking.apis.status.CHANNEL_STATE_CHOICES",
+        "PatientFacingChannelEnum": "booking.apis.status.CLOSABLE_CHANNEL_CHOICES",
+        "ClosureScopeEnum": "booking.models.Closure.Scope",
+        "ClosureReasonEnum": "booking.models.Closure.Reason",
+        "NoticeSeverityEnum": "booking.models.Notice.Severity",
+        "LanguageEnum": "patients.models.Account.Language",
+        "QueueTicketStateEnum": "frontdesk.models.QueueTicket.State",
+        "BookingStatusEnum": "booking.models.Booking.Status",
+        "WaitlistEntryStatusEnum": "booking.models.WaitlistEntry.Status",
+        "ChannelEnum": "clinics.models.Channel",
+        "SessionStatusEnum": "clinics.models.Session.Status",
+        "SlotRefusalCodeEnum": "booking.apis.catalogue.SLOT_REFUSAL_CHOICES",
+        "ClinicLevelEnum": "clinics.models.ClinicLevel",
+        "QueuePriorityEnum": "frontdesk.models.QueueTicket.Priority",
+        "BulkResourceTypeEnum": "interop.smart.BULK_TYPES",
+    },
+}
 
 # Hospital facts shown to patients (emergency address, phones, windows).
 # Name and address in Chinese and in English (`core.hospital` picks by language); an

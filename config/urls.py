@@ -1,8 +1,6 @@
 from django.contrib import admin
 from django.urls import include, path
-from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView
 
-from booking import apis as booking_apis
 from booking import views as booking_views
 from config import health
 from core import views as core_views
@@ -26,17 +24,6 @@ urlpatterns = [
     # Before the admin's own URLs (its catch-all): the enrolment link and the keep-alive.
     path("admin/", include("staff.urls")),
     path("admin/", admin.site.urls),
-    path("api/v1/status", booking_apis.StatusApi.as_view(), name="api-status"),
-    path(
-        "api/v1/staff/closures",
-        booking_apis.StaffClosureListCreateApi.as_view(),
-        name="api-staff-closures",
-    ),
-    path(
-        "api/v1/staff/closures/<int:closure_id>/reopen",
-        booking_apis.StaffClosureReopenApi.as_view(),
-        name="api-staff-closure-reopen",
-    ),
-    path("api/v1/schema", SpectacularAPIView.as_view(), name="api-schema"),
-    path("api/v1/docs", SpectacularRedocView.as_view(url_name="api-schema"), name="api-docs"),
+    path("api/v1/", include("config.api_urls")),
 ]
+handler404 = "config.errors.not_found"

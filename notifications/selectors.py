@@ -7,7 +7,7 @@ from django.conf import settings
 from django.db.models import Count, Min, Q
 from django.utils import timezone
 
-from notifications.messages import render
+from notifications.messages import APPOINTMENT_KINDS, CANCELLATION_KINDS, render
 from notifications.models import OutboxMessage
 
 INBOX_STATUSES = (
@@ -94,3 +94,46 @@ def outbox_health(*, backlog_minutes: int | None = None) -> dict:
     counts["backlog_minutes"] = minutes
     counts["ok"] = counts["backlog"] == 0 and counts["stuck_sending"] == 0
     return counts
+
+
+# --- the patient's inbox, as the "my messages" page and the API show it -------------
+
+# Kinds no inbox lists: a one-time sign-in code is a secret of a moment.
+INBOX_HIDDEN_KINDS = frozenset({"sign_in_code"})
+# Kinds that speak of one booking: their context's `code` is that booking's code.
+BOOKING_MESSAGE_KINDS = APPOINTMENT_KINDS | CANCELLATION_KINDS
+
+
+@dataclasses.dataclass(frozen=True)
+class InboxMessage:
+    id: int
+    kind: str
+    text: str
+    created_at: datetime.datetime
+    read: bool
+    # The booking the message speaks of, when it speaks of one.
+    booking_code: str
+
+
+def inbox_messages(*, account_id: int, limit: int = 50) -> list[InboxMessage]:
+    """`inbox_list` as a patient reads it: without sign-in codes, each message with the
+    code of the booking it speaks of ("" when none). One query."""
+    rows = (
+        OutboxMessage.objects.filter(account_id=account_id, status__in=INBOX_STATUSES)
+        .exclude(kind__in=INBOX_HIDDEN_KINDS)
+        .order_by("-created_at", "-pk")
+        .only("pk", "kind", "language", "context", "created_at", "read_at")[:limit]
+    )
+    return [
+        InboxMessage(
+            id=row.pk,
+            kind=row.kind,
+            text=render(kind=row.kind, language=row.language, context=row.context),
+            created_at=row.created_at,
+            read=row.read_at is not None,
+            booking_code=str(row.context.get("code") or "")
+            if row.kind in BOOKING_MESSAGE_KINDS
+            else "",
+        )
+        for row in rows
+    ]

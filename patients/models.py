@@ -178,3 +178,36 @@ class SignInCode(models.Model):
 
     def __str__(self) -> str:
         return f"***{self.phone[-4:]} {self.created_at:%Y-%m-%d %H:%M}"
+
+
+class ApiToken(models.Model):
+    """A bearer token for the API (`Authorization: Bearer <token>`). Only a SHA-256 of
+    the token is stored; the token itself is shown once, when it is issued.
+
+    A patient's token comes from the phone-code sign-in; a staff token only from a
+    sign-in with a verified second factor (`second_factor` is then true and the API
+    treats the request as verified). Tokens end at `expires_at` or when revoked.
+    """
+
+    account = models.ForeignKey(
+        Account, on_delete=models.CASCADE, related_name="api_tokens", verbose_name=_("account")
+    )
+    key_hash = models.CharField(_("token hash"), max_length=64, unique=True)
+    second_factor = models.BooleanField(_("issued after a second factor"), default=False)
+    created_at = models.DateTimeField(_("created at"))
+    expires_at = models.DateTimeField(_("expires at"))
+    last_used_at = models.DateTimeField(_("last used at"), null=True, blank=True)
+    revoked_at = models.DateTimeField(_("revoked at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("API token")
+        verbose_name_plural = _("API tokens")
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(expires_at__gt=models.F("created_at")),
+                name="apitoken_expires_after_created",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.account_id} {self.created_at:%Y-%m-%d %H:%M}"

@@ -21,6 +21,7 @@ from django.utils.crypto import constant_time_compare, salted_hmac
 from stdnum.exceptions import ValidationError as StdnumValidationError
 
 from notifications.services import message_enqueue
+from patients.authentication import token_hash
 from patients.exceptions import (
     CodeDailyLimit,
     CodeExpired,
@@ -45,7 +46,7 @@ from patients.exceptions import (
     TooManyPatients,
 )
 from patients.identity import age_on, parse_resident_id
-from patients.models import Account, NoShow, Patient, SignInCode
+from patients.models import Account, ApiToken, NoShow, Patient, SignInCode
 from patients.selectors import (
     SIGN_IN_CODE_DIGITS,
     SIGN_IN_CODE_LIFETIME,
@@ -746,3 +747,46 @@ def sign_in_codes_purge(*, now: datetime.datetime | None = None) -> int:
     now = now or timezone.now()
     deleted, _ = SignInCode.objects.filter(created_at__lt=now - SIGN_IN_CODE_KEEP).delete()
     return deleted
+
+
+# --- API tokens ------------------------------------------------------------------------
+
+# A patient's phone keeps signing them in for a month; a staff token lasts one working
+# day (the staff session's idea of a shift), and then a fresh password and code.
+API_TOKEN_LIFETIME_PATIENT = datetime.timedelta(days=30)
+API_TOKEN_LIFETIME_STAFF = datetime.timedelta(hours=12)
+
+
+def api_token_issue(
+    *, account: Account, second_factor: bool, now: datetime.datetime
+) -> tuple[ApiToken, str]:
+    """A new bearer token for `account`: the row, and the token itself, which is shown
+    this once (only its SHA-256 is stored).
+
+    The caller has proved who it is: a phone code (`sign_in_code_verify`) for a
+    patient, a password and a second factor for staff. `second_factor` is kept for staff
+    only (a staff token then counts as verified); a patient's token never has it.
+    Lives API_TOKEN_LIFETIME_STAFF for staff, API_TOKEN_LIFETIME_PATIENT otherwise.
+    Refuses an inactive account (SignInNotAllowed), writing nothing.
+    """
+    if not account.is_active:
+        raise SignInNotAllowed()
+    is_staff = account.is_staff or account.is_superuser
+    lifetime = API_TOKEN_LIFETIME_STAFF if is_staff else API_TOKEN_LIFETIME_PATIENT
+    raw = secrets.token_urlsafe(32)
+    row = ApiToken.objects.create(
+        account=account,
+        key_hash=token_hash(raw),
+        second_factor=bool(second_factor and is_staff),
+        created_at=now,
+        expires_at=now + lifetime,
+    )
+    return row, raw
+
+
+def api_token_revoke(*, token: ApiToken, now: datetime.datetime) -> ApiToken:
+    """End a token now (signing out of the API). A token already revoked keeps its
+    first revocation time; one UPDATE, so two racing revocations agree."""
+    ApiToken.objects.filter(pk=token.pk, revoked_at__isnull=True).update(revoked_at=now)
+    token.refresh_from_db(fields=["revoked_at"])
+    return token

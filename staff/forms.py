@@ -13,7 +13,7 @@ from django.utils.translation import gettext_lazy as _
 from django_otp import devices_for_user
 from django_otp.models import Device
 
-from staff.access import second_factor_required
+from core.access import second_factor_required
 
 GENERIC_ERROR = _("Please enter a correct username, password and verification code.")
 

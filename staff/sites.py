@@ -11,9 +11,9 @@ from django.http import HttpRequest, HttpResponse
 from django.utils.functional import lazy
 from django.utils.translation import gettext
 
+from core.access import is_verified_staff
 from core.hospital import hospital_name
 from staff import views
-from staff.access import is_verified_staff
 
 
 def _header() -> str:

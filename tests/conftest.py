@@ -81,6 +81,23 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
 
 
 @pytest.fixture(autouse=True)
+def _fresh_throttles(settings):
+    """API throttle counts (core/throttles.py) live in the default cache and would carry
+    over from one test to the next (many tests share one frozen minute): start empty.
+    On Redis the xdist workers share one database: each gets its own key prefix, and
+    empties only its own keys."""
+    from django.core.cache import cache
+
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    default = settings.CACHES["default"]
+    if worker and default["BACKEND"].startswith("django_redis"):
+        settings.CACHES = {**settings.CACHES, "default": {**default, "KEY_PREFIX": worker}}
+        cache.delete_pattern("*")
+    else:
+        cache.clear()
+
+
+@pytest.fixture(autouse=True)
 def _english_by_default(settings):
     """Messages in assertions are English unless a test asks for another language
     (`translation.override`, or an Accept-Language header on a request)."""

@@ -19,8 +19,7 @@ from booking.selectors.stops import session_alternatives_for
 from booking.selectors.waitlist import waitlist_list_for_account
 from clinics.models import Channel, Quota, Session, Slot
 from core.errors import YuyueError
-from notifications.messages import APPOINTMENT_KINDS, CANCELLATION_KINDS
-from notifications.selectors import inbox_list
+from notifications.selectors import InboxMessage, inbox_messages
 from patients.exceptions import NotYourPatient
 from patients.models import Account, Patient
 from patients.selectors import patient_get_for_account, patient_list_for_account
@@ -29,8 +28,6 @@ from patients.selectors import patient_get_for_account, patient_list_for_account
 PAST_SHOWN = 20
 # How many alternatives a stopped session offers (as `session_alternatives`).
 ALTERNATIVES_SHOWN = 3
-# Messages about one booking: their context's `code` is that booking's code.
-BOOKING_MESSAGE_KINDS = APPOINTMENT_KINDS | CANCELLATION_KINDS
 
 
 # --- my bookings -----------------------------------------------------------------
@@ -335,35 +332,15 @@ def patient_get_mine(*, account: Account, patient_id: object) -> Patient:
 # --- messages ----------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class MyMessage:
-    id: int
-    kind: str
-    text: str
-    created_at: datetime.datetime
-    read: bool
-    # The booking the message speaks of, when it speaks of one.
-    booking_code: str
+# The "my messages" page's item (notifications.selectors.inbox_messages).
+MyMessage = InboxMessage
 
 
 def message_list_for_account(*, account: Account) -> list[MyMessage]:
-    """The account's messages newest first (`notifications.selectors.inbox_list`), each
-    with the code of the booking it speaks of. One-time sign-in codes are not kept in
-    the inbox: they are secrets of a moment. One query."""
-    return [
-        MyMessage(
-            id=item.id,
-            kind=item.kind,
-            text=item.text,
-            created_at=item.created_at,
-            read=item.read,
-            booking_code=str(item.context.get("code") or "")
-            if item.kind in BOOKING_MESSAGE_KINDS
-            else "",
-        )
-        for item in inbox_list(account_id=account.pk)
-        if item.kind != "sign_in_code"
-    ]
+    """The account's messages newest first, each with the code of the booking it speaks
+    of, without one-time sign-in codes (`notifications.selectors.inbox_messages`, which
+    the API's inbox reads too). One query."""
+    return inbox_messages(account_id=account.pk)
 
 
 __all__ = [

@@ -16,6 +16,7 @@ from booking.selectors import closures as selectors
 from clinics import selectors as clinic_selectors
 from clinics.models import Channel, Session
 from clinics.translation import texts
+from core.access import is_verified_staff
 from core.hospital import hospital_name
 from core.qr import qr_svg
 
@@ -109,16 +110,10 @@ def status(request: HttpRequest) -> HttpResponse:
     )
 
 
-def _is_verified_staff(user) -> bool:
-    if not (user.is_active and user.is_staff):
-        return False
-    return not settings.YUYUE_ADMIN_REQUIRE_OTP or user.is_verified()
-
-
 def staff_required(view):
     """Verified staff (else to sign in) holding booking.print_sign (else 403: sending a
     signed-in person to sign in again would only bring them back here)."""
-    return user_passes_test(_is_verified_staff, login_url="admin:login")(
+    return user_passes_test(is_verified_staff, login_url="admin:login")(
         permission_required("booking.print_sign", raise_exception=True)(view)
     )
 

@@ -459,8 +459,12 @@ def test_staff_api_refuses_everyone_but_ops(clock, client, patient, staff, who):
     )
     listed = client.get("/api/v1/staff/closures")
 
-    assert created.status_code == 403
-    assert listed.status_code == 403
+    # Signed out: 401 with the Bearer challenge; signed in without the role: 403.
+    expected = 401 if who == "anonymous" else 403
+    assert created.status_code == listed.status_code == expected
+    assert created.json()["code"] == (
+        "not_authenticated" if expected == 401 else "permission_denied"
+    )
     assert not Closure.objects.exists()
 
 
@@ -495,7 +499,9 @@ def test_staff_api_creates_lists_and_reopens(clock, client, ops):
     listed = client.get("/api/v1/staff/closures")
     assert [c["id"] for c in listed.json()] == [closure.pk]
 
-    reopened = client.post(f"/api/v1/staff/closures/{closure.pk}/reopen")
+    reopened = client.post(
+        f"/api/v1/staff/closures/{closure.pk}/reopen", {}, content_type="application/json"
+    )
     assert reopened.status_code == 200
     assert reopened.json()["reopened_at"] == "2026-11-23T09:00:00+08:00"
     assert reopened.json()["is_active"] is False
@@ -547,7 +553,9 @@ def test_staff_api_reopen_of_an_ended_closure(clock, client, ops):
     clock.move_to(NOW + 2 * HOUR)
     client.force_login(ops)
 
-    response = client.post(f"/api/v1/staff/closures/{closure.pk}/reopen")
+    response = client.post(
+        f"/api/v1/staff/closures/{closure.pk}/reopen", {}, content_type="application/json"
+    )
 
     assert response.status_code == 409
     assert response.json()["code"] == "closure_already_ended"

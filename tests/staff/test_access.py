@@ -83,11 +83,18 @@ def admin_paths() -> list[str]:
 
 
 def staff_api_paths() -> list[str]:
+    """Every route under /api/v1/staff/, through the included URL modules."""
     paths = []
-    for pattern in get_resolver().url_patterns:
-        route = str(pattern.pattern)
-        if route.startswith("api/v1/staff/"):
-            paths.append("/" + _fill(route, {}))
+
+    def walk(patterns, prefix: str) -> None:
+        for pattern in patterns:
+            route = prefix + str(pattern.pattern)
+            if isinstance(pattern, URLResolver):
+                walk(pattern.url_patterns, route)
+            elif route.startswith("api/v1/staff/"):
+                paths.append("/" + _fill(route, {}))
+
+    walk(get_resolver().url_patterns, "")
     return paths
 
 

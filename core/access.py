@@ -1,4 +1,5 @@
-"""Who may see staff pages: the one test, shared by the admin site and the sign-in form."""
+"""Who may see staff pages and staff API endpoints: the one test, for the admin site, the
+sign-in form, the sign pages and the API (core, so every app can ask it)."""
 
 from django.conf import settings
 
