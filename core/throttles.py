@@ -12,21 +12,18 @@ A throttled request answers 429 {"code": "throttled", "detail": ...} with Retry-
 
 - `AnonReadThrottle`: reads (GET, HEAD) without sign-in, per address; the default for
   every view.
-- `SignInCodePhoneThrottle`, `SignInCodeAddressThrottle`: asking for a sign-in code, per
-  phone and per address, on top of the service's own limits.
+- `SignInCodeAddressThrottle`: asking for a sign-in code, per address, on top of the
+  service's own limits (the per-phone one is patients.apis.auth's: it knows phones).
 - `SignInAddressThrottle`: trying a code or a password for a token, per address.
 - `BookingWriteThrottle`: writes by one signed-in account (per account; per address
   for a caller without one); put it on booking endpoints:
   `throttle_classes = [AnonReadThrottle, BookingWriteThrottle]`.
 """
 
-import hashlib
-
 from rest_framework.request import Request
 from rest_framework.settings import api_settings
 from rest_framework.throttling import SimpleRateThrottle
 
-from core.errors import YuyueError
 from core.http import client_ip
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -55,17 +52,6 @@ class AnonReadThrottle(YuyueRateThrottle):
         if request.method not in SAFE_METHODS or request.user.is_authenticated:
             return None
         return self.key_for(self.get_ident(request))
-
-
-class SignInCodePhoneThrottle(YuyueRateThrottle):
-    """Sign-in codes asked for one phone (default 5/hour), whatever the address: a
-    script cannot flood one person's phone from many addresses."""
-
-    scope = "sign_in_code_phone"
-
-    def get_cache_key(self, request: Request, view) -> str | None:
-        phone = phone_key(request)
-        return self.key_for(phone) if phone else None
 
 
 class SignInCodeAddressThrottle(YuyueRateThrottle):
@@ -102,18 +88,3 @@ class BookingWriteThrottle(YuyueRateThrottle):
         if user and user.is_authenticated:
             return self.key_for(f"account:{user.pk}")
         return self.key_for(f"address:{self.get_ident(request)}")
-
-
-def phone_key(request: Request) -> str:
-    """The phone a request asks a code for, normalised as the service does, so that
-    "+86 138 0000 0000" and "13800000000" count together; "" when there is none."""
-    from patients.services import sign_in_phone_clean  # core must not import apps at load
-
-    data = request.data if isinstance(request.data, dict) else {}
-    raw = data.get("phone")
-    if not isinstance(raw, str) or not raw.strip():
-        return ""
-    try:
-        return sign_in_phone_clean(raw)
-    except YuyueError:  # refused by the view; still counted, under what was sent
-        return "invalid:" + hashlib.sha256(raw.strip().encode()).hexdigest()[:32]

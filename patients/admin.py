@@ -67,10 +67,6 @@ class DocumentSuffixSearchMixin:
         return found, may_have_duplicates
 
 
-def masked_phone(value: str | None) -> str:
-    return mask_phone(value) if value else ""
-
-
 @admin.register(Account)
 class AccountAdmin(UserAdmin):
     list_display = (
@@ -94,7 +90,7 @@ class AccountAdmin(UserAdmin):
 
     @admin.display(description=_("phone"), ordering="phone")
     def account_phone(self, obj: Account) -> str:
-        return masked_phone(obj.phone)
+        return mask_phone(obj.phone)
 
 
 class SuspendedFilter(admin.SimpleListFilter):
@@ -231,7 +227,7 @@ class PatientAdmin(DocumentSuffixSearchMixin, ServiceCreateAdminMixin, admin.Mod
 
     @admin.display(description=_("account phone"), ordering="account__phone")
     def account_phone(self, obj: Patient) -> str:
-        return masked_phone(obj.account.phone)
+        return mask_phone(obj.account.phone)
 
     @admin.display(description=_("age"), ordering="-birth_date")
     def age(self, obj: Patient) -> int:

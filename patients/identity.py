@@ -8,6 +8,7 @@ first 3 and last 4 digits (the form patients know from SMS: 138****5678).
 
 import datetime
 import re
+import unicodedata
 from dataclasses import dataclass
 
 from stdnum import exceptions as stdnum_exceptions
@@ -21,6 +22,10 @@ RESIDENT_ID_PATTERN = re.compile(
 MOBILE_PATTERN = re.compile(r"(?<![0-9])1[3-9][0-9]{9}(?![0-9])")
 # A whole value that is a phone number as stored (normalised: an optional "+" and digits).
 _PHONE_VALUE = re.compile(r"\+?[0-9]{7,15}")
+# A phone as typed: separators dropped; then an optional "+" and 6 to 15 digits (E.164).
+_PHONE_SEPARATORS = re.compile(r"[\s\-().]")
+_PHONE_NORMALISED = re.compile(r"\+?[0-9]{6,15}")
+MAINLAND_MOBILE = re.compile(r"1[3-9][0-9]{9}")
 # What staff type to find a patient by the last 4 characters of a document number.
 DOCUMENT_SUFFIX_PATTERN = re.compile(r"[0-9A-Za-z]{4}")
 # Shown in full before the mask: anything shorter is masked whole.
@@ -65,11 +70,11 @@ def mask_document_number(value: str) -> str:
     return "*" * (len(value) - DOCUMENT_KEPT) + value[-DOCUMENT_KEPT:]
 
 
-def mask_phone(value: str) -> str:
+def mask_phone(value: str | None) -> str:
     """Keep the first 3 and last 4 digits of a phone number: 138****5678.
 
     Separators and a "+" are dropped first; a number of fewer than 9 digits keeps its
-    last 4 only, fewer than 7 is masked whole. "" stays "".
+    last 4 only, fewer than 7 is masked whole. "" (or None) is "".
     """
     digits = re.sub(r"[^0-9]", "", value or "")
     if len(digits) >= 9:
@@ -102,6 +107,18 @@ def mask_personal_value(value: str) -> str:
     if _PHONE_VALUE.fullmatch(text):
         return mask_phone(text)
     return mask_phones_in(text)
+
+
+def phone_normalise(value: str) -> str | None:
+    """A phone in stored form — digits with an optional leading "+", +86 / 0086 before a
+    mainland mobile dropped — or None when it is no phone number. The one rule for
+    storing phones (patients.services) and for finding them (patients.selectors)."""
+    phone = _PHONE_SEPARATORS.sub("", unicodedata.normalize("NFKC", value or ""))
+    for prefix in ("+86", "0086"):
+        rest = phone.removeprefix(prefix)
+        if rest != phone and MAINLAND_MOBILE.fullmatch(rest):
+            phone = rest
+    return phone if _PHONE_NORMALISED.fullmatch(phone) else None
 
 
 def document_suffix_query(term: str) -> str | None:

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from django.db.models import Q, QuerySet
 
 from patients.exceptions import NotYourPatient
+from patients.identity import phone_normalise
 from patients.models import Account, NoShow, Patient, SignInCode
 
 # Sign-in codes (patients.services.sign_in_code_request / sign_in_code_verify). Not
@@ -114,19 +115,6 @@ def sign_in_code_wait_seconds(*, phone: str, now: datetime.datetime) -> int:
 
 # An ID document's last 4 characters: what a patient reads out at the window.
 _DOCUMENT_TAIL = re.compile(r"[0-9X]{4}")
-_SEARCH_PHONE_SEPARATORS = re.compile(r"[\s\-().]")
-_SEARCH_PHONE = re.compile(r"\+?[0-9]{6,15}")
-
-
-def _search_phone(query: str) -> str | None:
-    """The query as a stored phone (patients.services normalises phones the same way:
-    separators dropped, +86 / 0086 before a mainland mobile removed), or None."""
-    phone = _SEARCH_PHONE_SEPARATORS.sub("", query)
-    for prefix in ("+86", "0086"):
-        rest = phone.removeprefix(prefix)
-        if rest != phone and re.fullmatch(r"1[3-9][0-9]{9}", rest):
-            phone = rest
-    return phone if _SEARCH_PHONE.fullmatch(phone) else None
 
 
 def patient_search(*, query: str, limit: int = 20) -> list[Patient]:
@@ -139,7 +127,7 @@ def patient_search(*, query: str, limit: int = 20) -> list[Patient]:
         return []
     upper = text.upper()
     which = Q(real_name__icontains=text) | Q(medical_record_number=upper)
-    phone = _search_phone(text)
+    phone = phone_normalise(text)  # stored form, as patients.services stores phones
     if phone is not None:
         which |= Q(phone=phone) | Q(account__phone=phone)
     if _DOCUMENT_TAIL.fullmatch(upper):

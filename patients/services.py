@@ -45,7 +45,7 @@ from patients.exceptions import (
     SignInNotAllowed,
     TooManyPatients,
 )
-from patients.identity import age_on, parse_resident_id
+from patients.identity import MAINLAND_MOBILE, age_on, parse_resident_id, phone_normalise
 from patients.models import Account, ApiToken, NoShow, Patient, SignInCode
 from patients.selectors import (
     SIGN_IN_CODE_DIGITS,
@@ -73,10 +73,6 @@ MEDICAL_RECORD_NUMBER_ATTEMPTS = 10
 
 _WHITESPACE = re.compile(r"\s+")
 _OTHER_DOCUMENT_PATTERN = re.compile(r"[A-Z0-9]{3,32}")
-# After separators are removed: an optional "+" and 6 to 15 digits (E.164 allows 15).
-_PHONE_PATTERN = re.compile(r"\+?[0-9]{6,15}")
-_PHONE_SEPARATORS = re.compile(r"[\s\-().]")
-_MAINLAND_MOBILE = re.compile(r"1[3-9][0-9]{9}")
 
 
 @dataclass(frozen=True)
@@ -514,13 +510,9 @@ def contact_phone_clean(value: str) -> str:
 
 
 def _normalise_phone(value: str) -> str:
-    """Digits with an optional leading "+"; +86 / 0086 before a mainland mobile dropped."""
-    phone = _PHONE_SEPARATORS.sub("", unicodedata.normalize("NFKC", value or ""))
-    for prefix in ("+86", "0086"):
-        rest = phone.removeprefix(prefix)
-        if rest != phone and _MAINLAND_MOBILE.fullmatch(rest):
-            phone = rest
-    if not _PHONE_PATTERN.fullmatch(phone):
+    """`identity.phone_normalise`, refusing what is no phone number (InvalidPhone)."""
+    phone = phone_normalise(value)
+    if phone is None:
         raise InvalidPhone()
     return phone
 
@@ -569,7 +561,7 @@ def sign_in_phone_clean(value: str) -> str:
         phone = _normalise_phone(value)
     except InvalidPhone:
         raise InvalidMobilePhone() from None
-    if not _MAINLAND_MOBILE.fullmatch(phone):
+    if not MAINLAND_MOBILE.fullmatch(phone):
         raise InvalidMobilePhone()
     return phone
 

@@ -28,7 +28,8 @@ from django.utils.translation import ngettext
 from booking import services
 from booking.models import Booking, BookingPolicy
 from core.errors import YuyueError
-from patients.admin import DocumentSuffixSearchMixin, masked_phone
+from patients.admin import DocumentSuffixSearchMixin
+from patients.identity import mask_phone
 
 
 class StaffCancelForm(forms.Form):
@@ -133,7 +134,7 @@ class BookingAdmin(DocumentSuffixSearchMixin, admin.ModelAdmin):
 
     @admin.display(description=_("phone"))
     def patient_phone(self, obj: Booking) -> str:
-        return masked_phone(obj.patient.phone or obj.patient.account.phone)
+        return mask_phone(obj.patient.phone or obj.patient.account.phone)
 
     def has_check_in_permission(self, request: HttpRequest) -> bool:
         return request.user.has_perm("frontdesk.check_in")

@@ -45,6 +45,7 @@ from booking import exceptions as errors
 from booking.apis.status import CLOSABLE_CHANNEL_CHOICES
 from booking.selectors import api_catalogue as selectors
 from booking.selectors.availability import State
+from clinics import selectors as clinic_selectors
 from clinics.models import Channel, ClinicLevel, Doctor, HalfDay, Session
 from core.api import ApiView, Public, Staff, error_responses
 
@@ -370,7 +371,7 @@ class DepartmentListApi(ApiView):
         tags=["catalogue"],
     )
     def get(self, request: Request) -> Response:
-        departments = selectors.department_list_for_api()
+        departments = clinic_selectors.department_list()
         data = DepartmentSerializer(departments, many=True).data
         return cached_response(request, data, max_age=CATALOGUE_MAX_AGE)
 

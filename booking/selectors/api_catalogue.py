@@ -25,11 +25,6 @@ from clinics.models import Channel, Department, Doctor, Quota, Session, Slot
 from core.errors import YuyueError
 
 
-def department_list_for_api() -> QuerySet[Department]:
-    """Active departments in display order, with parents and sub-clinics (two queries)."""
-    return clinic_selectors.department_list()
-
-
 def department_get(*, code: str) -> Department | None:
     """An active department by its code, with its parent and active sub-clinics (two
     queries), or None."""
@@ -205,7 +200,6 @@ __all__ = [
     "State",
     "department_get",
     "department_get_plain",
-    "department_list_for_api",
     "doctor_get",
     "doctor_list_for_api",
     "session_get_for_api",

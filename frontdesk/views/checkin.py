@@ -20,7 +20,8 @@ from core.errors import YuyueError
 from frontdesk import services as desk_services
 from frontdesk.forms import CheckInBookingForm, CheckInForm
 from frontdesk.selectors import mask_name
-from frontdesk.views.walkin import CHECK_IN_PERMISSION, admin_context, require_any
+from frontdesk.views.pages import admin_context, require_any
+from frontdesk.views.walkin import CHECK_IN_PERMISSION
 from patients.exceptions import InvalidPhone
 from patients.services import contact_phone_clean
 

@@ -6,7 +6,6 @@ own sessions only, read only.
 """
 
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied
 from django.http import (
     Http404,
     HttpRequest,
@@ -25,6 +24,7 @@ from core.errors import YuyueError
 from frontdesk import services
 from frontdesk.models import QueueTicket
 from frontdesk.selectors import queue_for_session, queue_sessions_today, queue_sessions_visible
+from frontdesk.views.pages import admin_context, require_any
 
 VIEW_PERMISSION = "frontdesk.view_queueticket"
 RUN_PERMISSION = "frontdesk.run_queue"
@@ -33,7 +33,7 @@ ACTIONS = ("call_next", "recall", "skip", "done")
 
 def queue_index(request: HttpRequest, *, model_admin) -> HttpResponse:
     """Today's sessions per room, with their queue's counts and the room's public board."""
-    _require(request, VIEW_PERMISSION)
+    require_any(request, VIEW_PERMISSION)
     sessions = queue_sessions_today(user=request.user, now=timezone.now())
     rooms: dict[int, dict] = {}
     for session in sessions:
@@ -42,39 +42,39 @@ def queue_index(request: HttpRequest, *, model_admin) -> HttpResponse:
             {"room": session.room, "board_url": board_url(session.room), "sessions": []},
         )
         room["sessions"].append(session)
-    context = {
-        **model_admin.admin_site.each_context(request),
-        "title": _("Today's queue"),
-        "opts": model_admin.opts,
-        "rooms": list(rooms.values()),
-        "today": timezone.localdate(),
-    }
+    context = admin_context(
+        request,
+        model_admin,
+        title=_("Today's queue"),
+        rooms=list(rooms.values()),
+        today=timezone.localdate(),
+    )
     return TemplateResponse(request, "frontdesk/queue_index.html", context)
 
 
 def queue_session(request: HttpRequest, session_id: int, *, model_admin) -> HttpResponse:
     """One session's queue: waiting in order, the called patient, the seen; the buttons."""
-    _require(request, VIEW_PERMISSION)
+    require_any(request, VIEW_PERMISSION)
     session = get_object_or_404(
         queue_sessions_visible(user=request.user).select_related("doctor", "room", "department"),
         pk=session_id,
     )
     if request.method == "POST":
-        _require(request, RUN_PERMISSION)
+        require_any(request, RUN_PERMISSION)
         _act(request, session)
         return HttpResponseRedirect(reverse("admin:frontdesk_queue_session", args=[session.pk]))
     if request.method not in ("GET", "HEAD"):
         return HttpResponseNotAllowed(["GET", "POST"])
-    context = {
-        **model_admin.admin_site.each_context(request),
-        "title": _("Queue: %(session)s, room %(room)s")
+    context = admin_context(
+        request,
+        model_admin,
+        title=_("Queue: %(session)s, room %(room)s")
         % {"session": session, "room": session.room.code},
-        "opts": model_admin.opts,
-        "session": session,
-        "queue": queue_for_session(session=session),
-        "can_run": request.user.has_perm(RUN_PERMISSION),
-        "board_url": board_url(session.room),
-    }
+        session=session,
+        queue=queue_for_session(session=session),
+        can_run=request.user.has_perm(RUN_PERMISSION),
+        board_url=board_url(session.room),
+    )
     return TemplateResponse(request, "frontdesk/queue_session.html", context)
 
 
@@ -84,11 +84,6 @@ def board_url(room: Room) -> str | None:
         return reverse("queue-board", args=[room.code])
     except NoReverseMatch:
         return None
-
-
-def _require(request: HttpRequest, permission: str) -> None:
-    if not request.user.has_perm(permission):
-        raise PermissionDenied
 
 
 def _act(request: HttpRequest, session: Session) -> None:

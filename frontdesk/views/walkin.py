@@ -36,6 +36,7 @@ from frontdesk.forms import (
     new_key,
 )
 from frontdesk.selectors import mask_name
+from frontdesk.views.pages import admin_context, require_any
 from patients import selectors as patient_selectors
 from patients import services as patient_services
 from patients.exceptions import PatientAlreadyRegistered
@@ -49,20 +50,6 @@ EXTRA_PLACE_PERMISSION = "frontdesk.add_extra_place"
 
 
 # --- small helpers shared by the desk's pages ---------------------------------------------
-
-
-def require_any(request: HttpRequest, *permissions: str) -> None:
-    if not any(request.user.has_perm(p) for p in permissions):
-        raise PermissionDenied
-
-
-def admin_context(request: HttpRequest, model_admin, *, title: str, **extra) -> dict:
-    return {
-        **model_admin.admin_site.each_context(request),
-        "title": title,
-        "opts": model_admin.opts,
-        **extra,
-    }
 
 
 def describe_patient(patient: Patient, *, today: datetime.date) -> Patient:
@@ -281,7 +268,7 @@ def phone_page(request: HttpRequest, *, model_admin) -> HttpResponse:
                 title=_("Phone booking made"),
                 booking=booking,
                 masked_name=mask_name(booking.patient.real_name),
-                masked_recipient=mask_phone(recipient) if recipient else "",
+                masked_recipient=mask_phone(recipient),
                 page_url=reverse(page),
             ),
         )

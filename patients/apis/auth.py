@@ -3,8 +3,10 @@
 `POST auth/code` sends the code (sign_in_code_request), `POST auth/token` trades it for
 a bearer token (sign_in_code_verify, then api_token_issue), `DELETE auth/token` ends the
 token the request carries (patients' and staff's alike). Thin: the services judge; the
-throttles (core.throttles) come on top of the services' own limits.
+throttles (core.throttles, and the per-phone one here) come on top of the services' own limits.
 """
+
+import hashlib
 
 from django.utils import timezone, translation
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
@@ -15,12 +17,9 @@ from rest_framework.response import Response
 
 from core.api import ApiView, Public, error_responses
 from core.api_access import Access
+from core.errors import YuyueError
 from core.http import client_ip
-from core.throttles import (
-    SignInAddressThrottle,
-    SignInCodeAddressThrottle,
-    SignInCodePhoneThrottle,
-)
+from core.throttles import SignInAddressThrottle, SignInCodeAddressThrottle, YuyueRateThrottle
 from patients import exceptions as errors
 from patients.authentication import BearerTokenAuthentication
 from patients.identity import mask_phone
@@ -31,7 +30,32 @@ from patients.services import (
     api_token_revoke,
     sign_in_code_request,
     sign_in_code_verify,
+    sign_in_phone_clean,
 )
+
+
+class SignInCodePhoneThrottle(YuyueRateThrottle):
+    """Sign-in codes asked for one phone (default 5/hour), whatever the address: a
+    script cannot flood one person's phone from many addresses."""
+
+    scope = "sign_in_code_phone"
+
+    def get_cache_key(self, request: Request, view) -> str | None:
+        phone = phone_key(request)
+        return self.key_for(phone) if phone else None
+
+
+def phone_key(request: Request) -> str:
+    """The phone a request asks a code for, normalised as the service does, so that
+    "+86 138 0000 0000" and "13800000000" count together; "" when there is none."""
+    data = request.data if isinstance(request.data, dict) else {}
+    raw = data.get("phone")
+    if not isinstance(raw, str) or not raw.strip():
+        return ""
+    try:
+        return sign_in_phone_clean(raw)
+    except YuyueError:  # refused by the view; still counted, under what was sent
+        return "invalid:" + hashlib.sha256(raw.strip().encode()).hexdigest()[:32]
 
 
 class BearerTokenScheme(OpenApiAuthenticationExtension):
