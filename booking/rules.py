@@ -99,6 +99,13 @@ def check_channel_open(*, session: Session, channel: str, now: datetime.datetime
     )
 
 
+def check_not_suspended(*, patient: Patient, channel: str, now: datetime.datetime) -> None:
+    """A patient suspended for no-shows books no public channel until the suspension
+    ends (the desk's walk-in stays open). No query. Refuses with: patient_suspended."""
+    if channel in channels.PUBLIC and patient.is_suspended_on(timezone.localdate(now)):
+        raise errors.PatientSuspended(until=formats.date_format(patient.suspended_until))
+
+
 def check_patient(
     *,
     patient: Patient,
@@ -113,8 +120,7 @@ def check_patient(
     are then judged one after the other. Refuses with: patient_suspended,
     already_booked_session, duplicate_department_day, daily_limit, weekly_limit.
     """
-    if channel in channels.PUBLIC and patient.is_suspended_on(timezone.localdate(now)):
-        raise errors.PatientSuspended(until=formats.date_format(patient.suspended_until))
+    check_not_suspended(patient=patient, channel=channel, now=now)
     day = session.date
     week = datetime.timedelta(days=6)
     held = holding_dates(patient_id=patient.pk, start=day - week, end=day + week)
@@ -174,6 +180,7 @@ __all__ = [
     "check_bookable",
     "check_cancellable",
     "check_channel_open",
+    "check_not_suspended",
     "check_patient",
     "check_requester",
     "check_timing",

@@ -228,6 +228,9 @@ YUYUE_OUTBOX_SWEEP_AGE_SECONDS = env.float("YUYUE_OUTBOX_SWEEP_AGE_SECONDS", def
 # Longer than a send can take (the task's hard time limit), so a live send is never redone.
 YUYUE_OUTBOX_SENDING_LEASE_SECONDS = env.float("YUYUE_OUTBOX_SENDING_LEASE_SECONDS", default=300.0)
 YUYUE_OUTBOX_PUBLISH_PAUSE_SECONDS = env.float("YUYUE_OUTBOX_PUBLISH_PAUSE_SECONDS", default=5.0)
+# Web processes publish committed messages from a relay thread, gathering them this long
+# into one task (notifications/relay.py); 0 publishes each at commit, in the request.
+YUYUE_OUTBOX_RELAY_SECONDS = env.float("YUYUE_OUTBOX_RELAY_SECONDS", default=0.05)
 YUYUE_OUTBOX_BACKLOG_MINUTES = env.int("YUYUE_OUTBOX_BACKLOG_MINUTES", default=10)
 # Quiet hours (hospital time): only urgent messages go out between these.
 YUYUE_QUIET_HOURS_START = datetime.time.fromisoformat(

@@ -3,7 +3,8 @@
 Delivery is at-least-once at the queue and exactly-once at the patient:
 
 1. `message_enqueue` writes the row (unique dedupe key) in the caller's transaction and
-   publishes its id on commit; a broker error is logged, never raised.
+   hands its id on commit to the process's relay (`notifications.relay`), which
+   publishes ids in batches off the request path; a broker error is logged, never raised.
 2. `message_send` claims the row with one conditional UPDATE (pending and due →
    sending, with a fresh attempt id as a fencing token) and commits that before
    calling the provider, so a second task for the row finds nothing to claim.
@@ -31,6 +32,7 @@ from notifications import backends
 from notifications.exceptions import PermanentSendError, SendError
 from notifications.messages import ALWAYS_URGENT, render, subject
 from notifications.models import OutboxMessage, Reminder
+from notifications.relay import Relay
 
 logger = logging.getLogger(__name__)
 
@@ -137,7 +139,7 @@ def message_enqueue(
     )
     if due <= now:
         message_id = message.pk
-        transaction.on_commit(lambda: _publish(message_id), robust=True)
+        transaction.on_commit(lambda: _publish_soon(message_id), robust=True)
     return message
 
 
@@ -183,7 +185,7 @@ def message_retry(*, message_id: int) -> bool:
             due_at=timezone.now(),
         )
         if moved:
-            transaction.on_commit(lambda: _publish(message_id), robust=True)
+            transaction.on_commit(lambda: _publish_soon(message_id), robust=True)
     return bool(moved)
 
 
@@ -214,6 +216,41 @@ def _publish(message_id: int, *, countdown: float | None = None) -> bool:
         logger.warning("could not publish outbox message %s; the sweep will", message_id)
         return False
     return True
+
+
+def _publish_batch(message_ids: list[int]) -> bool:
+    """One task for many messages (the relay's); the worker fans it out."""
+    global _broker_pause_until
+    if time.monotonic() < _broker_pause_until:
+        return False
+    if len(message_ids) == 1:
+        return _publish(message_ids[0])
+    from notifications.tasks import outbox_send_batch_task
+
+    try:
+        outbox_send_batch_task.apply_async((message_ids,))
+    except Exception:  # the broker is down: the sweep publishes them later
+        _broker_pause_until = time.monotonic() + settings.YUYUE_OUTBOX_PUBLISH_PAUSE_SECONDS
+        logger.warning("could not publish %d outbox messages; the sweep will", len(message_ids))
+        return False
+    return True
+
+
+_relay: Relay | None = None
+
+
+def _publish_soon(message_id: int) -> None:
+    """After commit: hand the id to this process's relay (no broker round trip in the
+    request), or publish it now when there is no relay (tasks in-process, or
+    YUYUE_OUTBOX_RELAY_SECONDS=0)."""
+    global _relay
+    interval = settings.YUYUE_OUTBOX_RELAY_SECONDS
+    if interval <= 0 or settings.CELERY_TASK_ALWAYS_EAGER:
+        _publish(message_id)
+        return
+    if _relay is None:
+        _relay = Relay(publish=_publish_batch, interval=interval)
+    _relay.add(message_id)
 
 
 # --- sending ------------------------------------------------------------------------

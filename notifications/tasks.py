@@ -20,6 +20,15 @@ def outbox_send_task(message_id: int) -> str:
 
 
 @shared_task(ignore_result=True)
+def outbox_send_batch_task(message_ids: list[int]) -> int:
+    """The web relay's batch: one task each, so messages are sent (and retried) in
+    parallel and on their own. A lost publish is the sweep's, as for one message."""
+    for message_id in message_ids:
+        services._publish(message_id)
+    return len(message_ids)
+
+
+@shared_task(ignore_result=True)
 def outbox_sweep_task() -> dict:
     return services.outbox_sweep()
 

@@ -7,8 +7,9 @@ account's id answers 404 `not_your_patient` and shows nothing of it.
 
 Creating and moving a booking need an `Idempotency-Key` header: the services look the
 key up under the patient's row lock, so a retry (or 30 at once) gets the first booking,
-and the response is rendered from the booking's row read back from the database, never
-from what one request happened to hold — every replay answers the same 201 and body.
+and the response is rendered from the booking's row as stored (as created, or read back
+for a replay), never from what the request sent — every replay answers the same 201 and
+body.
 """
 
 from django.utils import timezone
@@ -159,14 +160,25 @@ class BookingListQuery(serializers.Serializer):
     )
 
 
+class SlotIdField(serializers.IntegerField):
+    """A slot's id, not looked up here: `booking_create` reads the slot with all it
+    needs in one query, and an unknown id is answered as this field's error."""
+
+    def to_internal_value(self, data) -> Slot:
+        return Slot(pk=super().to_internal_value(data))
+
+
+def slot_does_not_exist(slot: Slot) -> exceptions.ValidationError:
+    """The answer for an unknown slot id: DRF's own words for an unknown primary key."""
+    message = serializers.PrimaryKeyRelatedField.default_error_messages["does_not_exist"]
+    return exceptions.ValidationError({"slot": [str(message).format(pk_value=slot.pk)]})
+
+
 class BookingCreateSerializer(serializers.Serializer):
     patient = serializers.IntegerField(
         min_value=1, help_text="One of your patients' ids (GET /api/v1/patients)."
     )
-    slot = serializers.PrimaryKeyRelatedField(
-        queryset=Slot.objects.all(),
-        help_text="The slot's id; the place is taken from its online quota.",
-    )
+    slot = SlotIdField(help_text="The slot's id; the place is taken from its online quota.")
 
 
 class BookingCancelSerializer(serializers.Serializer):
@@ -279,15 +291,19 @@ class MyBookingListCreateApi(ApiView):
         patient = selectors.patient_get_mine(
             account=request.user, patient_id=data.validated_data["patient"]
         )
-        booking = services.booking_create(
-            patient=patient,
-            slot=data.validated_data["slot"],
-            channel=Channel.ONLINE,
-            requested_by=request.user,
-            idempotency_key=key,
-        )
-        # Rendered from the row as stored: the first answer and every replay are equal.
-        body = MyBookingResponse(_mine(request, booking.pk)).data
+        try:
+            booking = services.booking_create(
+                patient=patient,
+                slot=data.validated_data["slot"],
+                channel=Channel.ONLINE,
+                requested_by=request.user,
+                idempotency_key=key,
+            )
+        except Slot.DoesNotExist:
+            raise slot_does_not_exist(data.validated_data["slot"]) from None
+        # The service returns the row as stored (created, or read back for a replay)
+        # with its relations: the first answer and every replay are equal.
+        body = MyBookingResponse(booking).data
         return Response(body, status=status.HTTP_201_CREATED)
 
 

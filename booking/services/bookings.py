@@ -12,17 +12,26 @@ import datetime
 import secrets
 import uuid
 
-from django.db import IntegrityError, transaction
-from django.db.models import F, Q
+from django.db import IntegrityError, connection, transaction
+from django.db.models import (
+    Exists,
+    ExpressionWrapper,
+    F,
+    IntegerField,
+    OuterRef,
+    Q,
+    Subquery,
+)
 from django.utils import formats, timezone, translation
 
 from booking import exceptions as errors
 from booking import rules
-from booking.models import Booking, HeldPlace
+from booking.models import Booking, BookingPolicy, HeldPlace
 from booking.selectors import policy_for_department
 from booking.selectors.stops import session_alternatives
 from booking.services import release
 from clinics.models import ClinicLevel, Department, Doctor, Quota, Session, Slot
+from core.errors import YuyueError
 from notifications.services import (
     message_cancel,
     message_enqueue,
@@ -53,20 +62,46 @@ def booking_create(
     The same `idempotency_key` from the same account returns the first booking
     instead of making a second. Refuses with: not_your_patient, channel_not_allowed,
     session_stopped, slot_started, outside_window, walkin_same_day, not_yet_released,
-    channel_closed, patient_suspended, already_booked_session, duplicate_department_day,
-    daily_limit, weekly_limit, slot_full, idempotency_key_reused. A refusal writes nothing.
+    slot_full, channel_closed, patient_suspended, already_booked_session,
+    duplicate_department_day, daily_limit, weekly_limit, idempotency_key_reused. A
+    refusal writes nothing.
+
+    Built for the release minute: one read (the slot with its session, department,
+    doctor, room, policy, the places left and whether the key was used) judges the
+    timing rules and refuses a sold-out slot without a transaction or a lock; a booking
+    is then one transaction of nine statements (`tests/booking/test_query_counts.py`).
+    The returned booking has its patient, slot, session (doctor, room) and department
+    loaded, so a caller can render it without reading it back.
     """
     key = (idempotency_key or "").strip() or uuid.uuid4().hex
     rules.check_requester(patient=patient, channel=channel, requested_by=requested_by)
+    slot = _slot_for_booking(slot_id=slot.pk, channel=channel, requested_by=requested_by, key=key)
+    if not slot.replayed:
+        _refuse_early(patient=patient, slot=slot, channel=channel, now=timezone.now())
     try:
         with transaction.atomic():
             locked = _lock_patient(patient)
-            existing = _booking_for_key(requested_by=requested_by, key=key)
-            if existing is not None:
-                return _replay(existing, patient=patient, slot=slot, rescheduled_from=None)
+            if slot.replayed:
+                existing = _booking_for_key(requested_by=requested_by, key=key)
+                if existing is not None:
+                    return _replay(existing, patient=patient, slot=slot, rescheduled_from=None)
             return _book(
-                patient=locked, slot=slot, channel=channel, requested_by=requested_by, key=key
+                patient=locked,
+                slot=slot,
+                channel=channel,
+                requested_by=requested_by,
+                key=key,
+                loaded=True,
             )
+    except YuyueError:
+        # A twin with the same key may have committed while this request waited for the
+        # patient's lock (its booking then refuses this one as already_booked_session):
+        # the replay answers the first booking. Looked up only when refusing, after
+        # the rollback.
+        existing = _booking_for_key(requested_by=requested_by, key=key)
+        if existing is None:
+            raise
+        return _replay(existing, patient=patient, slot=slot, rescheduled_from=None)
     except IntegrityError as exc:
         return _resolve_integrity_race(
             exc,
@@ -294,6 +329,53 @@ def _lock_patient(patient: Patient) -> Patient:
     return Patient.objects.select_for_update().select_related("account").get(pk=patient.pk)
 
 
+def _slot_for_booking(*, slot_id: int, channel: str, requested_by: Account, key: str) -> Slot:
+    """The slot with everything booking it needs, in one query: its session (doctor,
+    room, department and its parent, their policies), `places_left` in `channel`
+    (None without a quota row) and `replayed` (this account already used `key`).
+    Raises Slot.DoesNotExist."""
+    left = Quota.objects.filter(slot_id=OuterRef("pk"), channel=channel).values_list(
+        ExpressionWrapper(F("capacity") - F("booked") - F("held"), output_field=IntegerField())
+    )[:1]
+    used = Booking.objects.filter(requested_by_id=requested_by.pk, idempotency_key=key)
+    return (
+        Slot.objects.select_related(
+            "session__doctor",
+            "session__room",
+            "session__department__booking_policy",
+            "session__department__parent__booking_policy",
+        )
+        .annotate(places_left=Subquery(left), replayed=Exists(used))
+        .get(pk=slot_id)
+    )
+
+
+def _policy_of(department: Department) -> BookingPolicy:
+    """The department's policy from what `_slot_for_booking` joined (its own, else its
+    parent's); deeper trees ask `policy_for_department`."""
+    for node in (department, department.parent):
+        if node is None:
+            return BookingPolicy(department=department)
+        policy = getattr(node, "booking_policy", None)
+        if policy is not None:
+            return policy
+    return policy_for_department(department)
+
+
+def _refuse_early(*, patient: Patient, slot: Slot, channel: str, now: datetime.datetime) -> None:
+    """The refusals judged on what is already read, before any lock: the timing rules,
+    a suspension, then a sold-out slot. At the release minute most requests end here,
+    at the cost of the slot's one read. Under the locks `_book` judges everything again
+    (a place may go between the two; a freed one is taken by the next request)."""
+    session = slot.session
+    rules.check_timing(
+        session=session, slot=slot, channel=channel, policy=_policy_of(session.department), now=now
+    )
+    rules.check_not_suspended(patient=patient, channel=channel, now=now)
+    if slot.places_left is None or slot.places_left <= 0:
+        raise errors.SlotFull()
+
+
 def _book(
     *,
     patient: Patient,
@@ -303,15 +385,22 @@ def _book(
     key: str,
     rescheduled_from: Booking | None = None,
     from_held: bool = False,
+    loaded: bool = False,
 ) -> Booking:
     """Must be called inside a transaction holding `patient`'s row lock.
 
     `from_held` takes the place from the quota's held-back places instead of free ones.
+    `loaded`: `slot` comes from `_slot_for_booking` (read just before the lock); else
+    it is read here. Either way the session's status is judged again by the queue
+    number's conditional UPDATE, and the places by the quota's.
     """
     now = timezone.now()
-    slot = Slot.objects.select_related("session__department", "session__doctor").get(pk=slot.pk)
+    if not loaded:
+        slot = _slot_for_booking(
+            slot_id=slot.pk, channel=channel, requested_by=requested_by, key=key
+        )
     session = slot.session
-    policy = policy_for_department(session.department)
+    policy = _policy_of(session.department)
     rules.check_bookable(
         patient=patient,
         session=session,
@@ -379,13 +468,22 @@ def _cancel_and_release(
 
 
 def _next_queue_number(session: Session) -> int:
-    """One conditional UPDATE: fails if the session was stopped meanwhile."""
-    moved = Session.objects.filter(pk=session.pk, status=Session.Status.OPEN).update(
-        last_queue_number=F("last_queue_number") + 1
-    )
-    if not moved:
+    """One conditional UPDATE ... RETURNING (PostgreSQL, SQLite 3.35+): fails if the
+    session was stopped meanwhile. The session row is every booking's of the session
+    hot row, so it is taken as late as possible (after the quota's) and held only for
+    the INSERTs that follow it."""
+    table = connection.ops.quote_name(Session._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            # The table name is the model's, not input.
+            f"UPDATE {table} SET last_queue_number = last_queue_number + 1 "  # noqa: S608
+            "WHERE id = %s AND status = %s RETURNING last_queue_number",
+            [session.pk, Session.Status.OPEN],
+        )
+        row = cursor.fetchone()
+    if row is None:
         raise errors.SessionStopped()
-    return Session.objects.values_list("last_queue_number", flat=True).get(pk=session.pk)
+    return row[0]
 
 
 def _new_code() -> str:
@@ -393,7 +491,14 @@ def _new_code() -> str:
 
 
 def _booking_for_key(*, requested_by: Account, key: str) -> Booking | None:
-    return Booking.objects.filter(requested_by=requested_by, idempotency_key=key).first()
+    """The booking made with `key`, with what a caller renders it from."""
+    return (
+        Booking.objects.select_related(
+            "patient", "slot", "session__doctor", "session__room", "department"
+        )
+        .filter(requested_by=requested_by, idempotency_key=key)
+        .first()
+    )
 
 
 def _replay(
