@@ -21,7 +21,8 @@ COPY . .
 # Build-time dummy environment: production settings refuse to load without these, but
 # compilemessages and collectstatic touch neither the database nor Redis.
 RUN export DJANGO_DEBUG=false \
-        DJANGO_SECRET_KEY=build-time-only-not-a-secret \
+        DJANGO_SECRET_KEY="$(python -c 'import secrets; print(secrets.token_urlsafe(50))')" \
+        YUYUE_SMS_BACKEND=http \
         DATABASE_URL=sqlite:////tmp/build.sqlite3 \
         REDIS_URL=redis://build.invalid:6379/0 \
         DJANGO_ALLOWED_HOSTS=localhost \
@@ -34,5 +35,4 @@ RUN useradd --system --uid 10001 --no-create-home --home-dir /app yuyue
 USER yuyue
 
 EXPOSE 8000
-CMD ["gunicorn", "config.wsgi", "-w", "2", "-k", "gthread", "--threads", "4", \
-     "--no-control-socket", "-b", "0.0.0.0:8000", "--access-logfile", "-"]
+CMD ["gunicorn", "config.wsgi", "-c", "config/gunicorn.py"]

@@ -55,7 +55,8 @@ format: install-dev
 ## check-deploy: production settings must pass Django's deployment checks cleanly
 check-deploy: install
 	DJANGO_DEBUG=false \
-	DJANGO_SECRET_KEY="ci-$$(date +%s)-a-long-random-looking-secret-key-for-the-deploy-check-only" \
+	DJANGO_SECRET_KEY="$$($(PY) -c 'import secrets; print(secrets.token_urlsafe(50))')" \
+	YUYUE_SMS_BACKEND=http YUYUE_SMS_HTTP_URL=https://sms.invalid/v1/messages \
 	DATABASE_URL="$${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/yuyue}" \
 	REDIS_URL="$${REDIS_URL:-redis://127.0.0.1:6379/0}" \
 	DJANGO_ALLOWED_HOSTS=yuyue.example.org \
@@ -68,13 +69,30 @@ messages: install
 clean:
 	rm -rf $(VENV) db.sqlite3 staticfiles
 
-## make bench: booking throughput and p50/p99 against a bare-UPDATE baseline (PostgreSQL, Redis)
-BENCH_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/yuyue_bench
-BENCH_REDIS_URL ?= redis://127.0.0.1:6379/15
-bench: install
-	psql "$(BENCH_DATABASE_URL)" -c "select 1" >/dev/null 2>&1 || createdb -h 127.0.0.1 -U postgres yuyue_bench
-	DATABASE_URL=$(BENCH_DATABASE_URL) REDIS_URL=$(BENCH_REDIS_URL) DJANGO_LOG_LEVEL=WARNING \
-		$(PY) manage.py migrate -v0
-	DATABASE_URL=$(BENCH_DATABASE_URL) REDIS_URL=$(BENCH_REDIS_URL) DJANGO_LOG_LEVEL=WARNING \
-		$(PY) manage.py bench_booking --bookings 2000 --threads 8
-	redis-cli -u $(BENCH_REDIS_URL) flushdb >/dev/null
+## make bench: the 07:00 rush over HTTP on the real stack — gunicorn (production settings),
+## a Celery worker, PostgreSQL, Redis — against the database floor (pgbench), the framework
+## floor (/healthz) and django-appointment; prints a table, writes bench/results/*.json.
+## Drops and recreates the database yuyue_bench. BENCH_ARGS="--quick" for a 2-minute run.
+bench: install-dev
+	$(PY) -m bench.run $(BENCH_ARGS)
+
+## make backup: pg_dump -Fc of $DATABASE_URL to backups/yuyue-<UTC time>.dump (or BACKUP_FILE=...)
+## make restore BACKUP_FILE=... [RESTORE_DATABASE_URL=...] [FORCE=1]: into a fresh database
+## (docs/operations.md, "Backups and restore"). Both read DATABASE_URL from ENV_FILE (.env) if unset.
+.PHONY: backup restore stack
+backup:
+	@sh scripts/backup.sh
+
+restore:
+	@sh scripts/restore.sh
+
+## make stack: web, worker and beat (Procfile) under honcho, production settings from .env.stack,
+## on a machine that already runs PostgreSQL and Redis (docs/operations.md, "Running the processes")
+stack: install-dev
+	@test -f .env.stack || { echo "make stack: .env.stack is missing. Create it with"; \
+		echo "    cp .env.stack.example .env.stack"; \
+		echo "then set its DJANGO_SECRET_KEY, DATABASE_URL, REDIS_URL and DJANGO_ALLOWED_HOSTS."; exit 1; }
+	@! grep -n '^[^#]*change-me' .env.stack || { echo "make stack: replace the change-me placeholders in .env.stack first"; exit 1; }
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" honcho -e .env.stack run python manage.py migrate --noinput
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" honcho -e .env.stack run python manage.py collectstatic --noinput -v0
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" honcho -e .env.stack -f Procfile start

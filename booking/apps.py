@@ -10,6 +10,7 @@ class BookingConfig(AppConfig):
         from auditlog.registry import auditlog
 
         from booking import models, tasks  # noqa: F401 (tasks: register them by name)
+        from clinics.cache import connect_availability_signals
         from core.audit import register_staff_changes
 
         # Staff decisions: policies, closures (the channels) and their public notices.
@@ -19,3 +20,5 @@ class BookingConfig(AppConfig):
         # notes, bookings for callers), not each patient's own booking on the hot path.
         # A session stop's cancellations are one entry on the session (session_stop).
         register_staff_changes(models.Booking, exclude_fields=["idempotency_key", "updated_at"])
+        # Closures, policies and notices change what availability and the status show.
+        connect_availability_signals(models.Closure, models.BookingPolicy, models.Notice)

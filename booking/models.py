@@ -9,6 +9,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from booking import channels
+from clinics.cache import AvailabilityManager, AvailabilityQuerySet
 from clinics.models import Channel, Department, Session, Slot
 from patients.models import Patient
 
@@ -49,6 +50,9 @@ class BookingPolicy(models.Model):
         default=5,
         help_text=_("Places the desk may add to a session once its walk-in places are gone."),
     )
+
+    # Writes bump the availability generation (clinics.cache).
+    objects = AvailabilityManager()
 
     class Meta:
         verbose_name = _("booking policy")
@@ -185,8 +189,9 @@ class Booking(models.Model):
         )
 
 
-class ClosureQuerySet(models.QuerySet):
-    """The one place where a closure's scope meets sessions and time."""
+class ClosureQuerySet(AvailabilityQuerySet):
+    """The one place where a closure's scope meets sessions and time. Its writes bump the
+    availability generation (clinics.cache)."""
 
     def active_at(self, now: datetime.datetime) -> "ClosureQuerySet":
         """In force at `now`: starts_at <= now < (ends_at, reopened_at or forever)."""
@@ -351,6 +356,9 @@ class Notice(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", null=True
     )
     created_at = models.DateTimeField(auto_now_add=True)
+
+    # Writes bump the availability generation (clinics.cache).
+    objects = AvailabilityManager()
 
     class Meta:
         verbose_name = _("notice")

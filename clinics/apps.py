@@ -11,6 +11,7 @@ class ClinicsConfig(AppConfig):
         from django.db.models.signals import post_save
 
         from clinics import models
+        from clinics.cache import connect_availability_signals
         from core.audit import register_staff_changes
 
         # Every staff change to the catalogue is audited.
@@ -27,6 +28,11 @@ class ClinicsConfig(AppConfig):
             _audit_capacity_change,
             sender=models.CapacityChange,
             dispatch_uid="clinics.audit_capacity_change",
+        )
+        # What availability shows: an instance save (the admin) bumps the generation;
+        # bulk writes bump through the models' AvailabilityQuerySet.
+        connect_availability_signals(
+            models.Department, models.Doctor, models.Room, models.Session, models.Slot, models.Quota
         )
 
 

@@ -12,6 +12,8 @@ from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from clinics.cache import AvailabilityManager
+
 
 class Channel(models.TextChoices):
     ONLINE = "online", _("Online")
@@ -61,6 +63,9 @@ class Department(models.Model):
     sort_order = models.PositiveSmallIntegerField(_("sort order"), default=0)
     is_active = models.BooleanField(_("active"), default=True)
 
+    # Writes bump the availability generation (clinics.cache).
+    objects = AvailabilityManager()
+
     class Meta:
         verbose_name = _("department")
         verbose_name_plural = _("departments")
@@ -99,6 +104,9 @@ class Doctor(models.Model):
         verbose_name=_("staff account"),
     )
 
+    # Writes bump the availability generation (clinics.cache).
+    objects = AvailabilityManager()
+
     class Meta:
         verbose_name = _("doctor")
         verbose_name_plural = _("doctors")
@@ -117,6 +125,9 @@ class Room(models.Model):
     )
     code = models.CharField(_("code"), max_length=20, unique=True)
     name = models.CharField(_("name"), max_length=60)
+
+    # Writes bump the availability generation (clinics.cache).
+    objects = AvailabilityManager()
 
     class Meta:
         verbose_name = _("room")
@@ -233,6 +244,9 @@ class Session(models.Model):
     # Queue numbers [序号] are handed out by one conditional UPDATE of this counter.
     last_queue_number = models.PositiveIntegerField(default=0, editable=False)
 
+    # Writes bump the availability generation (clinics.cache).
+    objects = AvailabilityManager()
+
     class Meta:
         permissions = [("stop_session", _("Can stop a session [停诊]"))]
         verbose_name = _("session")
@@ -268,6 +282,9 @@ class Slot(models.Model):
     )
     starts_at = models.DateTimeField(_("starts at"))
     ends_at = models.DateTimeField(_("ends at"))
+
+    # Writes bump the availability generation (clinics.cache).
+    objects = AvailabilityManager()
 
     class Meta:
         verbose_name = _("slot")
@@ -308,6 +325,9 @@ class Quota(models.Model):
     # Places freed by a cancellation and held back for a random delay before they
     # return to the pool (anti-scalper): neither bookable nor booked meanwhile.
     held = models.PositiveIntegerField(_("held back"), default=0)
+
+    # Writes bump the availability generation (clinics.cache).
+    objects = AvailabilityManager()
 
     class Meta:
         verbose_name = _("quota")

@@ -4,7 +4,9 @@ The docs page's scripts are this project's static files (drf-spectacular-sidecar
 """
 
 from django.urls import include, path
-from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView
+from drf_spectacular.views import SpectacularAPIView
+
+from config.api_docs import ApiDocsView
 
 urlpatterns = [
     path("", include("patients.api_urls")),
@@ -13,5 +15,5 @@ urlpatterns = [
     path("", include("frontdesk.api_urls")),
     path("", include("interop.urls")),
     path("schema", SpectacularAPIView.as_view(), name="api-schema"),
-    path("docs", SpectacularRedocView.as_view(url_name="api-schema"), name="api-docs"),
+    path("docs", ApiDocsView.as_view(url_name="api-schema"), name="api-docs"),
 ]

@@ -1,15 +1,35 @@
 """The Celery app. Settings come from Django's (CELERY_* names)."""
 
+import logging
 import os
 
-from celery import Celery
+from celery import Celery, signals
 from celery.schedules import crontab
 from django.conf import settings
+
+from patients.logging import MaskIdentityFilter
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
 
 app = Celery("yuyue")
+
+_MASK = MaskIdentityFilter()
+
+
+@signals.after_setup_logger.connect
+@signals.after_setup_task_logger.connect
+def mask_worker_logs(logger: logging.Logger, **kwargs) -> None:
+    """Celery replaces the root logger's handlers (Django's LOGGING, with its masking
+    filter) with its own in workers and beat: put the filter on those too, so a task's
+    log line, its traceback or a logged result never shows a full phone or ID number.
+    On the handlers, not the logger: records propagated from child loggers skip a
+    logger's filters but not its handlers'."""
+    for handler in logger.handlers:
+        if _MASK not in handler.filters:
+            handler.addFilter(_MASK)
+
+
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
 # config is not an app: name its task module so workers register the heartbeat.

@@ -1,6 +1,8 @@
-"""A Celery worker's heartbeat: beat runs this task every 30 s; `/readyz` reads the key.
+"""A Celery worker's heartbeat: beat runs this task every 30 s; `/healthz/background`
+reads the key.
 
-If no worker runs (or none reaches the cache), the key grows old and readiness fails.
+If no worker runs (or none reaches the cache), the key grows old and the monitor's check
+fails (readiness does not: every instance shares the workers).
 """
 
 import time

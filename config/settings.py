@@ -12,6 +12,8 @@ import environ
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
+from config.security import check_secret_key, check_sms_backend
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 env = environ.Env()
@@ -34,6 +36,9 @@ SECRET_KEY = env.str(
     "DJANGO_SECRET_KEY",
     default="django-insecure-development-only-key-never-use-in-production-yuyue",
 )
+if not DEBUG:
+    # Published, placeholder or weak keys are refused (config/security.py).
+    check_secret_key(SECRET_KEY)
 ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "testserver"])
 CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
 
@@ -55,6 +60,7 @@ INSTALLED_APPS = [
     "django_otp.plugins.otp_static",
     "django_celery_beat",
     "auditlog",
+    "csp",
     "axes",
     "patients",
     "clinics",
@@ -65,7 +71,11 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: proxy headers count only from YUYUE_TRUSTED_PROXIES (is_secure, client_ip).
+    "core.middleware.TrustedProxyMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
+    "core.middleware.PermissionsPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -167,8 +177,12 @@ if REDIS_URL:
             "LOCATION": REDIS_URL,
             "OPTIONS": {
                 # A Redis outage must slow nothing down: fail fast, never hang a request.
-                "SOCKET_CONNECT_TIMEOUT": 1,
-                "SOCKET_TIMEOUT": 1,
+                # A Redis call answers in a millisecond; a hung Redis costs a process one
+                # 0.25 s timeout, then it skips Redis for 5 s (config/redis_cache.py) and
+                # errors are cache misses. tests/faults/test_restarts.py holds it to that.
+                "SOCKET_CONNECT_TIMEOUT": 0.25,
+                "SOCKET_TIMEOUT": 0.25,
+                "CONNECTION_POOL_CLASS": "config.redis_cache.FailFastConnectionPool",
                 "IGNORE_EXCEPTIONS": True,
             },
         }
@@ -195,10 +209,18 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
 }
 CELERY_TASK_PUBLISH_RETRY = False
 CELERY_TIMEZONE = TIME_ZONE
-CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+# django-celery-beat's, surviving a database outage at its schedule re-read (config/beat.py).
+CELERY_BEAT_SCHEDULER = "config.beat:ResilientDatabaseScheduler"
 
 # Messages: console by default. Later providers plug in here.
-YUYUE_SMS_BACKEND = env.str("YUYUE_SMS_BACKEND", default="notifications.backends.ConsoleSMSBackend")
+YUYUE_SMS_BACKEND = (
+    env.str("YUYUE_SMS_BACKEND", default="") or "notifications.backends.ConsoleSMSBackend"
+)
+# Production refuses the console backend (no patient would get a message) unless a demo
+# says so. The console backend never logs a message's text (notifications/backends.py).
+YUYUE_ALLOW_CONSOLE_SMS = env.bool("YUYUE_ALLOW_CONSOLE_SMS", default=False)
+if not DEBUG:
+    check_sms_backend(YUYUE_SMS_BACKEND, allow_console=YUYUE_ALLOW_CONSOLE_SMS)
 
 # --- Notifications (see docs/operations.md#notifications) ---------------------------
 # Every provider is off unless configured here. YUYUE_SMS_BACKEND: console (default),
@@ -251,7 +273,10 @@ CELERY_BROKER_TRANSPORT_OPTIONS["visibility_timeout"] = env.int(
 # The one connect retry comes at once, not after kombu's default 2 s pause.
 CELERY_BROKER_TRANSPORT_OPTIONS["interval_start"] = 0
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
-CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = True
+# A send running when Redis goes finishes and marks its row sent (its ack is lost, the
+# redelivery claims nothing). Cancelling it would leave the row `sending` until the
+# lease and send it a second time (tests/faults/test_restarts.py).
+CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = False
 CELERY_TASK_IGNORE_RESULT = True
 EMAIL_BACKEND = env.str(
     "DJANGO_EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend"
@@ -376,8 +401,13 @@ YUYUE_WALKIN_HOURS = env.str(
 # https://yuyue.example.org). Empty: the address the sign was printed from.
 YUYUE_PUBLIC_URL = env.str("YUYUE_PUBLIC_URL", default="")
 
-# /readyz fails when more outbox messages than this have waited over 5 minutes.
-YUYUE_READYZ_OUTBOX_BACKLOG = env.int("YUYUE_READYZ_OUTBOX_BACKLOG", default=100)
+# /healthz/background (the monitor's, not the load balancer's) fails when more outbox
+# messages than this are late (due over YUYUE_OUTBOX_BACKLOG_MINUTES ago), or the oldest
+# late one was due this many seconds ago. YUYUE_READYZ_OUTBOX_BACKLOG: the old name.
+YUYUE_HEALTH_OUTBOX_BACKLOG = env.int(
+    "YUYUE_HEALTH_OUTBOX_BACKLOG", default=env.int("YUYUE_READYZ_OUTBOX_BACKLOG", default=100)
+)
+YUYUE_HEALTH_OUTBOX_OLDEST_SECONDS = env.int("YUYUE_HEALTH_OUTBOX_OLDEST_SECONDS", default=1800)
 
 # The audit log's mask for every registered `mask_fields` (auditlog's own keeps half a
 # value): phones as 138****5678, resident IDs to their last 4 (core/audit.py).
@@ -394,15 +424,51 @@ LOGGING = {
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
 
+# --- Security headers (docs/operations.md, "Security settings") ---------------------
+# Every page, API response and admin page: scripts, styles, images and fetches from this
+# site only, no inline script, no plugins, never framed, forms post only here. The API
+# docs page loosens this for itself only (config/api_docs.py).
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "object-src": ["'none'"],
+        "frame-ancestors": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+    }
+}
+SECURE_REFERRER_POLICY = "same-origin"
+# core.middleware.PermissionsPolicyMiddleware: features no page uses, off for all origins.
+YUYUE_PERMISSIONS_POLICY = {
+    feature: []
+    for feature in (
+        "accelerometer",
+        "camera",
+        "geolocation",
+        "gyroscope",
+        "magnetometer",
+        "microphone",
+        "payment",
+        "usb",
+    )
+}
+X_FRAME_OPTIONS = "DENY"
+# Where the staff admin lives (config/urls.py); code reaches it through reverse() only.
+YUYUE_ADMIN_PATH = env.str("YUYUE_ADMIN_PATH", default="admin/").strip("/") + "/"
+if YUYUE_ADMIN_PATH == "/":
+    raise ImproperlyConfigured("YUYUE_ADMIN_PATH must not be empty (e.g. admin/ or desk-7f3a/)")
+
 if not DEBUG:
+    # Believed only from YUYUE_TRUSTED_PROXIES: core.middleware.TrustedProxyMiddleware
+    # drops the header from anyone else before SecurityMiddleware reads it.
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     SECURE_SSL_REDIRECT = env.bool("DJANGO_SECURE_SSL_REDIRECT", default=True)
-    SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]
+    SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$", r"^healthz/background$"]
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
     SECURE_HSTS_SECONDS = env.int("DJANGO_SECURE_HSTS_SECONDS", default=31536000)
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
     SECURE_HSTS_PRELOAD = True
     SECURE_CONTENT_TYPE_NOSNIFF = True
-    SECURE_REFERRER_POLICY = "same-origin"
-    X_FRAME_OPTIONS = "DENY"

@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
 
@@ -10,6 +11,7 @@ urlpatterns = [
     path("", booking_views.home, name="home"),
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),
+    path("healthz/background", health.background, name="healthz-background"),
     path("status", booking_views.status, name="status"),
     path("clinics/", booking_views.browse, name="browse"),
     path("clinics/<slug:code>/", booking_views.browse_department, name="browse-department"),
@@ -22,8 +24,9 @@ urlpatterns = [
     path("account/", include("patients.urls")),
     path("book/", include("booking.urls")),
     # Before the admin's own URLs (its catch-all): the enrolment link and the keep-alive.
-    path("admin/", include("staff.urls")),
-    path("admin/", admin.site.urls),
+    # YUYUE_ADMIN_PATH: everything else reaches these through reverse(), never "/admin/".
+    path(settings.YUYUE_ADMIN_PATH, include("staff.urls")),
+    path(settings.YUYUE_ADMIN_PATH, admin.site.urls),
     path("api/v1/", include("config.api_urls")),
 ]
 handler404 = "config.errors.not_found"

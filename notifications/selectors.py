@@ -1,4 +1,4 @@
-"""Reads of the outbox: an account's inbox, and the outbox's health for /readyz."""
+"""Reads of the outbox: an account's inbox, and the outbox's health for /healthz/background."""
 
 import dataclasses
 import datetime
@@ -62,7 +62,7 @@ def inbox_unread_count(*, account_id: int) -> int:
 
 
 def outbox_health(*, backlog_minutes: int | None = None) -> dict:
-    """Counts for /readyz, one query.
+    """Counts for /healthz/background, one query.
 
     `backlog`: pending messages due more than `backlog_minutes` ago (default
     YUYUE_OUTBOX_BACKLOG_MINUTES): the workers or the broker are not keeping up.

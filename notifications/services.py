@@ -24,7 +24,7 @@ import uuid
 import zoneinfo
 
 from django.conf import settings
-from django.db import transaction
+from django.db import InterfaceError, OperationalError, connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
@@ -309,15 +309,54 @@ def message_attempt(*, message_id: int) -> Attempt:
         mine.update(status=OutboxMessage.Status.FAILED, sending_since=None, last_error=exc.reason)
         logger.error("outbox message %s failed: %s", message_id, exc.reason)
         return Attempt("failed")
-    mine.update(
-        status=OutboxMessage.Status.SENT,
-        sent_at=timezone.now(),
-        sending_since=None,
-        delivered_via=via,
-        provider_reference=reference[:120],
-        last_error="",
-    )
+    _mark_sent(mine, message_id=message_id, via=via, reference=reference)
     return Attempt("sent")
+
+
+# Pauses between tries of the "sent" update: a database blip (a failover, a restart, a
+# dropped connection) usually passes within a second or two.
+MARK_SENT_PAUSES = (0.05, 0.25, 1.0)
+
+
+def _mark_sent(mine, *, message_id: int, via: str, reference: str) -> bool:
+    """Record the provider's acceptance, trying again through a database blip.
+
+    The message is out; a row left `sending` would be sent again after the lease, a
+    duplicate wherever the provider cannot drop a repeated key. Each failed try closes
+    the broken connection, so the next one reconnects. Returns False (and logs an
+    error) only when the database stayed away through every try.
+    """
+    for pause in (*MARK_SENT_PAUSES, None):
+        try:
+            mine.update(
+                status=OutboxMessage.Status.SENT,
+                sent_at=timezone.now(),
+                sending_since=None,
+                delivered_via=via,
+                provider_reference=reference[:120],
+                last_error="",
+            )
+            return True
+        except (OperationalError, InterfaceError) as exc:
+            if not connection.in_atomic_block:
+                connection.close()
+            if pause is None:
+                logger.error(
+                    "outbox message %s was accepted by the provider (%s) but could not be "
+                    "marked sent (%s); it stays sending and is sent again after the lease",
+                    message_id,
+                    via,
+                    type(exc).__name__,
+                )
+                return False
+            logger.warning(
+                "outbox message %s: marking it sent failed (%s); trying again in %.2fs",
+                message_id,
+                type(exc).__name__,
+                pause,
+            )
+            time.sleep(pause)
+    return False
 
 
 def retry_delay(attempts: int) -> float:

@@ -95,6 +95,9 @@ def _fresh_throttles(settings):
         cache.delete_pattern("*")
     else:
         cache.clear()
+    from clinics.cache import forget_local
+
+    forget_local()  # this process's copies of cached reads (clinics.cache)
 
 
 @pytest.fixture(autouse=True)

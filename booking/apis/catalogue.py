@@ -16,13 +16,18 @@ Availability reads (sessions, slots) answer with an `ETag` (a hash of the body) 
 doctors) does the same with `max-age=60`. Places come from the quota rows
 (booking/selectors/api_catalogue.py), never from the booking table.
 
+The rendered bodies are also cached on the server (booking/apis/cache.py): keyed by
+path, query, caller class, language and the minute, invalidated by the availability
+generation (clinics.cache), served for up to a second after a change under churn. A hit
+runs no query.
+
 Thin: parse the query, call one selector, render.
 """
 
 import datetime
 import hashlib
 
-from django.http import Http404, HttpResponseNotModified
+from django.http import Http404, HttpResponse, HttpResponseNotModified
 from django.utils import timezone
 from django.utils.cache import patch_cache_control, patch_vary_headers
 from django.utils.http import parse_etags
@@ -42,6 +47,7 @@ from rest_framework.utils.urls import remove_query_param, replace_query_param
 
 from booking import channels as booking_channels
 from booking import exceptions as errors
+from booking.apis import cache as response_cache
 from booking.apis.status import CLOSABLE_CHANNEL_CHOICES
 from booking.selectors import api_catalogue as selectors
 from booking.selectors.availability import State
@@ -96,15 +102,19 @@ def etag_of(body: bytes) -> str:
     return f'"{hashlib.sha256(body).hexdigest()[:32]}"'
 
 
-def cached_response(request: Request, data, *, max_age: int):
-    """`data` as JSON with an ETag and a short Cache-Control; 304 when the caller's
+def render_json(data) -> bytes:
+    return JSONRenderer().render(data)
+
+
+def cached_response(request: Request, body: bytes, *, max_age: int) -> HttpResponse:
+    """The JSON `body` with an ETag and a short Cache-Control; 304 when the caller's
     `If-None-Match` holds the tag (weak comparison, as RFC 9110 asks for GET)."""
-    tag = etag_of(JSONRenderer().render(data))
+    tag = etag_of(body)
     wanted = parse_etags(request.headers.get("If-None-Match", ""))
     if "*" in wanted or tag in [t.removeprefix("W/") for t in wanted]:
         response = HttpResponseNotModified()
     else:
-        response = Response(data)
+        response = HttpResponse(body, content_type="application/json")
     response["ETag"] = tag
     # A staff caller's body shows more channels: never in a shared cache.
     if request.user and request.user.is_authenticated:
@@ -113,6 +123,15 @@ def cached_response(request: Request, data, *, max_age: int):
         patch_cache_control(response, public=True, max_age=max_age)
     patch_vary_headers(response, ("Accept-Language", "Authorization", "Cookie"))
     return response
+
+
+def cached_read(request: Request, build, *, max_age: int, by_caller: bool = False) -> HttpResponse:
+    """`build()` (the data to render) through the server-side cache, then
+    `cached_response`. `by_caller`: the body differs for verified staff (more channels)."""
+    caller = ("staff" if _is_staff(request) else "public") if by_caller else ""
+    key = response_cache.response_key(request, caller=caller)
+    body = response_cache.cached_body(key, lambda: render_json(build()))
+    return cached_response(request, body, max_age=max_age)
 
 
 IF_NONE_MATCH = OpenApiParameter(
@@ -371,9 +390,11 @@ class DepartmentListApi(ApiView):
         tags=["catalogue"],
     )
     def get(self, request: Request) -> Response:
-        departments = clinic_selectors.department_list()
-        data = DepartmentSerializer(departments, many=True).data
-        return cached_response(request, data, max_age=CATALOGUE_MAX_AGE)
+        return cached_read(
+            request,
+            lambda: DepartmentSerializer(clinic_selectors.department_list(), many=True).data,
+            max_age=CATALOGUE_MAX_AGE,
+        )
 
 
 class DepartmentDetailApi(ApiView):
@@ -401,11 +422,13 @@ class DepartmentDetailApi(ApiView):
         tags=["catalogue"],
     )
     def get(self, request: Request, department_code: str) -> Response:
-        department = selectors.department_get(code=department_code)
-        if department is None:
-            raise Http404
-        data = DepartmentSerializer(department).data
-        return cached_response(request, data, max_age=CATALOGUE_MAX_AGE)
+        def build():
+            department = selectors.department_get(code=department_code)
+            if department is None:
+                raise Http404
+            return DepartmentSerializer(department).data
+
+        return cached_read(request, build, max_age=CATALOGUE_MAX_AGE)
 
 
 class DoctorListApi(ApiView):
@@ -426,12 +449,14 @@ class DoctorListApi(ApiView):
         tags=["catalogue"],
     )
     def get(self, request: Request) -> Response:
-        query = _query(DoctorFilterSerializer, request)
-        doctors = selectors.doctor_list_for_api(
-            department=query.get("department"), level=query.get("level")
-        )
-        data = DoctorSerializer(doctors, many=True).data
-        return cached_response(request, data, max_age=CATALOGUE_MAX_AGE)
+        def build():
+            query = _query(DoctorFilterSerializer, request)
+            doctors = selectors.doctor_list_for_api(
+                department=query.get("department"), level=query.get("level")
+            )
+            return DoctorSerializer(doctors, many=True).data
+
+        return cached_read(request, build, max_age=CATALOGUE_MAX_AGE)
 
 
 class DoctorDetailApi(ApiView):
@@ -451,11 +476,13 @@ class DoctorDetailApi(ApiView):
         tags=["catalogue"],
     )
     def get(self, request: Request, doctor_id: int) -> Response:
-        doctor = selectors.doctor_get(doctor_id=doctor_id)
-        if doctor is None:
-            raise Http404
-        data = DoctorSerializer(doctor).data
-        return cached_response(request, data, max_age=CATALOGUE_MAX_AGE)
+        def build():
+            doctor = selectors.doctor_get(doctor_id=doctor_id)
+            if doctor is None:
+                raise Http404
+            return DoctorSerializer(doctor).data
+
+        return cached_read(request, build, max_age=CATALOGUE_MAX_AGE)
 
 
 class SessionListApi(ApiView):
@@ -482,6 +509,11 @@ class SessionListApi(ApiView):
         tags=["availability"],
     )
     def get(self, request: Request) -> Response:
+        return cached_read(
+            request, lambda: self.page(request), max_age=AVAILABILITY_MAX_AGE, by_caller=True
+        )
+
+    def page(self, request: Request) -> dict:
         query = _query(SessionFilterSerializer, request)
         shown, bookable = _channels(request)
         sessions = selectors.session_list_for_api(
@@ -498,7 +530,7 @@ class SessionListApi(ApiView):
         limit, offset = query["limit"], query["offset"]
         page = sessions[offset : offset + limit]
         url = request.build_absolute_uri()
-        data = {
+        return {
             "count": len(sessions),
             "limit": limit,
             "offset": offset,
@@ -508,7 +540,6 @@ class SessionListApi(ApiView):
             "previous": _page_url(url, limit, max(offset - limit, 0)) if offset > 0 else None,
             "results": SessionSummarySerializer(page, many=True).data,
         }
-        return cached_response(request, data, max_age=AVAILABILITY_MAX_AGE)
 
 
 def _page_url(url: str, limit: int, offset: int) -> str:
@@ -542,10 +573,12 @@ class SessionSlotListApi(ApiView):
         tags=["availability"],
     )
     def get(self, request: Request, session_id: int) -> Response:
-        session = selectors.session_get_for_api(session_id=session_id)
-        if session is None:
-            raise Http404
-        shown, _bookable = _channels(request)
-        slots = selectors.slot_list_for_api(session=session, channels=shown, now=timezone.now())
-        data = SlotAvailabilitySerializer(slots, many=True).data
-        return cached_response(request, data, max_age=AVAILABILITY_MAX_AGE)
+        def build():
+            session = selectors.session_get_for_api(session_id=session_id)
+            if session is None:
+                raise Http404
+            shown, _bookable = _channels(request)
+            slots = selectors.slot_list_for_api(session=session, channels=shown, now=timezone.now())
+            return SlotAvailabilitySerializer(slots, many=True).data
+
+        return cached_read(request, build, max_age=AVAILABILITY_MAX_AGE, by_caller=True)

@@ -6,15 +6,18 @@ built by `booking.selectors.closures.status_document` (shared with the status pa
 and rendered through the serializers below, which are also its schema.
 """
 
+from django.http import HttpResponse
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from django.utils import timezone
 from drf_spectacular.utils import OpenApiExample, extend_schema
 from rest_framework import serializers, status
+from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from booking import exceptions as errors
+from booking.apis import cache as response_cache
 from booking.channels import CLOSABLE
 from booking.models import Closure, Notice
 from booking.selectors import closures as selectors
@@ -120,9 +123,16 @@ class StatusApi(ApiView):
         auth=[],
         tags=["status"],
     )
-    def get(self, request: Request) -> Response:
-        document = selectors.status_document(now=timezone.now())
-        return Response(StatusSerializer(document).data)
+    def get(self, request: Request) -> HttpResponse:
+        # Cached on the server like availability (booking/apis/cache.py); the body holds
+        # both languages, so one entry serves every reader.
+        def build() -> bytes:
+            document = selectors.status_document(now=timezone.now())
+            return JSONRenderer().render(StatusSerializer(document).data)
+
+        key = response_cache.response_key(request, by_language=False)
+        body = response_cache.cached_body(key, build)
+        return HttpResponse(body, content_type="application/json")
 
 
 # --- the staff's closures ---------------------------------------------------------------

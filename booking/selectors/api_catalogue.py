@@ -12,16 +12,16 @@ import datetime
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from django.db.models import Prefetch, QuerySet
+from django.db.models import F, Q, QuerySet, Sum
 from django.utils import timezone
 
 from booking import exceptions as errors
 from booking import rules
 from booking.models import Closure
 from booking.selectors.availability import Availability, State, session_availability
-from booking.selectors.bookings import policies_by_department
+from booking.selectors.bookings import policies_by_department_cached
 from clinics import selectors as clinic_selectors
-from clinics.models import Channel, Department, Doctor, Quota, Session, Slot
+from clinics.models import Channel, Department, Doctor, Session, Slot
 from core.errors import YuyueError
 
 
@@ -71,14 +71,15 @@ def session_list_for_api(
     up to each department's booking window and the day after it when its sessions exist
     (it opens tomorrow), as `session_list_for_patients`. `has_places`: true keeps the
     sessions where one of the `bookable` channels is open (places can be taken now),
-    false the others. Four queries whatever the number of sessions: the policies, the
-    sessions, their quotas' totals, the closures in force (three when there is none).
+    false the others. Three queries whatever the number of sessions: the sessions,
+    their quotas' totals, the closures in force (two when there is none); the policies
+    come from the cache keyed by the availability generation (one more query on a miss).
     """
     channels = tuple(channels)
     bookable = frozenset(bookable)
     today = timezone.localdate(now)
     start = date_from or today
-    policies = policies_by_department()
+    policies = policies_by_department_cached()
     if date_to is None:
         furthest = max((p.window_days for p in policies.values()), default=0)
         end = today + datetime.timedelta(days=furthest + 1)
@@ -97,6 +98,8 @@ def session_list_for_api(
     ]
     if not sessions:
         return sessions
+    if any(s.department_id not in policies for s in sessions):
+        policies = policies_by_department_cached(covering={s.department_id for s in sessions})
     closures = list(
         Closure.objects.active_at(now).only(
             "scope", "department", "doctor", "session", "online", "phone", "walkin"
@@ -160,16 +163,19 @@ def slot_list_for_api(
     channel_closed (check_channel_open), then slot_full (the quota row). The patient's
     own limits are not judged here: they need the patient.
 
-    Four queries whatever the number of slots: the slots, their quotas, the policies,
-    the closures covering the session (`session.department` must be loaded).
+    Two queries whatever the number of slots: the slots with their places per channel
+    (one grouped query over the quotas), the closures covering the session
+    (`session.department` must be loaded); the policies come from the cache keyed by
+    the availability generation (one more query on a miss).
     """
     channels = tuple(channels)
-    slots = list(
-        Slot.objects.filter(session=session)
-        .prefetch_related(Prefetch("quotas", queryset=Quota.objects.order_by("channel")))
-        .order_by("starts_at")
-    )
-    policy = policies_by_department()[session.department_id]
+    left = F("quotas__capacity") - F("quotas__booked") - F("quotas__held")
+    per_channel = {
+        f"available_{channel.value}": Sum(left, filter=Q(quotas__channel=channel.value))
+        for channel in Channel
+    }
+    slots = list(Slot.objects.filter(session=session).annotate(**per_channel).order_by("starts_at"))
+    policy = policies_by_department_cached(covering=[session.department_id])[session.department_id]
     closed: YuyueError | None = None
     try:
         rules.check_channel_open(session=session, channel=Channel.ONLINE, now=now)
@@ -177,7 +183,10 @@ def slot_list_for_api(
         closed = exc
     listed = []
     for slot in slots:
-        available = {quota.channel: quota.available for quota in slot.quotas.all()}
+        # A channel without a quota row sums to None: no places.
+        available = {
+            channel.value: getattr(slot, f"available_{channel.value}") or 0 for channel in Channel
+        }
         places = {channel: max(available.get(channel, 0), 0) for channel in channels}
         refusal: YuyueError | None = None
         try:

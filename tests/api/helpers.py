@@ -33,6 +33,8 @@ NOT_API_VIEWS = {
     "drf_spectacular.views.SpectacularRedocView",
     "drf_spectacular.views.SpectacularSwaggerView",
     "drf_spectacular.views.SpectacularSwaggerOauthRedirectView",
+    # Redoc under the site's Content-Security-Policy (config/api_docs.py).
+    "config.api_docs.ApiDocsView",
 }
 
 # Objects a path parameter can name. "Owned" ones belong to a patient account: the

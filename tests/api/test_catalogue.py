@@ -49,6 +49,14 @@ def otp_required(settings):
     settings.YUYUE_ADMIN_REQUIRE_OTP = True
 
 
+@pytest.fixture(autouse=True)
+def uncached_responses(settings):
+    """These tests write and read again within one frozen second: they measure the
+    uncached path (the server-side cache and its coalescing second have their own tests
+    in tests/api/test_availability_cache.py)."""
+    settings.YUYUE_API_RESPONSE_CACHE = False
+
+
 @pytest.fixture
 def eye():
     return factories.DepartmentFactory(
@@ -473,12 +481,15 @@ def test_a_month_back_is_allowed(client, eye):
 def test_sessions_query_count_is_fixed(client, eye, count, django_assert_num_queries):
     for n in range(count):
         make_session(TODAY + (n % 7) * DAY, department=eye, hour=8 + n // 7 * 5)
-    # The policies, the sessions, their quota totals, the closures in force.
+    # A cold cache: the policies, then the sessions, their quota totals, the closures in force.
     with django_assert_num_queries(4):
+        client.get("/api/v1/sessions", {"limit": 10})
+    # The policies stay cached until the availability generation moves.
+    with django_assert_num_queries(3):
         response = client.get("/api/v1/sessions")
     assert response.json()["count"] == count
     # A department filter adds its lookup.
-    with django_assert_num_queries(5):
+    with django_assert_num_queries(4):
         client.get("/api/v1/sessions", {"department": "eye", "level": "expert"})
 
 
@@ -576,10 +587,15 @@ def test_slots_of_an_unknown_session_are_not_found(client):
 def test_slots_query_count_is_fixed(client, eye, django_assert_num_queries):
     few = make_session(TODAY + DAY, department=eye, slots=1)
     many = make_session(TODAY + 2 * DAY, department=eye, slots=8)
-    # The session, its slots, their quotas, the policies, the closures covering it.
+    # A cold cache: the session, the policies, its slots with their places per channel
+    # (one grouped query), the closures covering it.
+    with django_assert_num_queries(4):
+        client.get(f"/api/v1/sessions/{few.pk}/slots")
+    # The policies stay cached until the availability generation moves.
     for session in (few, many):
-        with django_assert_num_queries(5):
-            client.get(f"/api/v1/sessions/{session.pk}/slots")
+        with django_assert_num_queries(3):
+            response = client.get(f"/api/v1/sessions/{session.pk}/slots")
+        assert len(response.json()) == session.slots.count()
 
 
 # --- a sold-out session never reads the booking table -----------------------------------

@@ -19,13 +19,15 @@ from tests.booking.test_create import slot_in
 
 pytestmark = pytest.mark.django_db
 
-# booking_create: the slot (with its session, doctor, room, department and policy, the
-# places left and whether the key was used: one query), then the transaction: savepoint,
-# patient lock, closures, holding dates, quota UPDATE, session counter UPDATE ...
-# RETURNING, booking INSERT, outbox upsert, reminder upsert, savepoint release.
-CREATE_QUERIES = 11
-# A full slot is refused on the slot's one read: no transaction, no lock, no write.
-SOLD_OUT_QUERIES = 1
+# booking_create: the slot (with its session, doctor, room and department, the places
+# left and whether the key was used: one query), the department's policy, then the
+# transaction: savepoint, patient lock, closures, holding dates, quota UPDATE, session
+# counter UPDATE ... RETURNING, booking INSERT, outbox upsert, reminder upsert, savepoint
+# release.
+CREATE_QUERIES = 12
+# A full slot is refused on the slot's read and its policy: no transaction, no lock, no
+# write.
+SOLD_OUT_QUERIES = 2
 # A replay: the slot's read says the key was used; the patient lock and the booking.
 REPLAY_QUERIES = 5
 # booking_cancel: savepoint, booking lock, policy, booking UPDATE, session and closures
@@ -33,8 +35,8 @@ REPLAY_QUERIES = 5
 # reminder and its outbox row withdrawn, message upsert, savepoint release.
 CANCEL_QUERIES = 14
 # booking_reschedule: the cancel's steps and the create's, one patient lock, one quota
-# lock for both rows.
-RESCHEDULE_QUERIES = 24
+# lock for both rows, the new slot's read and its policy.
+RESCHEDULE_QUERIES = 25
 # POST /api/v1/bookings: the token, the patient (is it yours?), then booking_create.
 API_CREATE_QUERIES = 2 + CREATE_QUERIES
 API_SOLD_OUT_QUERIES = 2 + SOLD_OUT_QUERIES
@@ -131,7 +133,7 @@ def test_the_booking_api(clock, patient, api, django_assert_num_queries):
     assert Booking.objects.count() == 1
 
 
-def test_the_booking_api_refuses_a_sold_out_slot_on_one_read(
+def test_the_booking_api_refuses_a_sold_out_slot_without_a_transaction(
     clock, patient, api, django_assert_num_queries
 ):
     slot = slot_in(1, online=0)

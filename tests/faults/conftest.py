@@ -280,11 +280,17 @@ def broker(redis_server, settings):
 
     conf.broker_url = redis_server.url
     conf.task_always_eager = False
+    # Celery 5.5 reads the namespaced name (Django's CELERY_BROKER_URL) before the plain
+    # one, whatever was set on `conf`: override under that name too.
+    namespaced = {"CELERY_BROKER_URL": redis_server.url, "CELERY_TASK_ALWAYS_EAGER": False}
+    conf.changes.update(namespaced)
     reset_pools()
     services._broker_pause_until = 0.0
     # Quiet hours off: these tests must not depend on the hour they run at.
     settings.YUYUE_QUIET_HOURS_START = settings.YUYUE_QUIET_HOURS_END = datetime.time(0, 0)
     yield app
+    for key in namespaced:
+        conf.changes.pop(key, None)
     conf.update(before)
     reset_pools()
     services._broker_pause_until = 0.0

@@ -1,4 +1,4 @@
-"""The inbox, the outbox health for /readyz, and the admin's failed view and retry."""
+"""The inbox, the outbox health for /healthz/background, and the admin's failed view and retry."""
 
 import datetime
 

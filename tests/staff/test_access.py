@@ -169,7 +169,8 @@ def test_production_settings_always_require_the_second_factor(monkeypatch):
 
     monkeypatch.setenv("DJANGO_DEBUG", "false")
     monkeypatch.setenv("YUYUE_ADMIN_REQUIRE_OTP", "false")
-    monkeypatch.setenv("DJANGO_SECRET_KEY", "x" * 60)
+    monkeypatch.setenv("DJANGO_SECRET_KEY", "Jq8v-3kTz0_pWm7LrN2sYb5Hc9dXe4Fg6Ua1Ko-Vi8Qw3Zt7Rn2")
+    monkeypatch.setenv("YUYUE_SMS_BACKEND", "http")
     monkeypatch.setenv("DATABASE_URL", "postgres://u@127.0.0.1:5432/x")
     monkeypatch.setenv("REDIS_URL", "redis://127.0.0.1:6379/0")
     monkeypatch.setenv("DJANGO_ALLOWED_HOSTS", "yuyue.example.org")
