@@ -388,6 +388,54 @@ async def scenario_healthz(client: Client, cfg: dict) -> dict:
     return {"start": start, "end": time.perf_counter()}
 
 
+async def scenario_reads(client: Client, cfg: dict) -> dict:
+    """Availability alone, as a browser or an app without sign-in reloads it at 07:00:
+    the session list (filtered) and a session's slots, anonymous, for `duration`."""
+    rng = random.Random(cfg.get("seed", 11))
+    sessions = cfg["read_sessions"]
+    day_from, day_to = cfg["read_dates"]
+    codes = cfg["department_codes"]
+    start = time.perf_counter()
+    deadline = start + cfg["duration"]
+
+    async def worker() -> None:
+        while time.perf_counter() < deadline:
+            if rng.random() < 0.5:
+                query = f"date_from={day_from}&date_to={day_to}&department={rng.choice(codes)}"
+                await client.request("sessions_list", "GET", f"/api/v1/sessions?{query}")
+            else:
+                session = rng.choice(sessions)
+                await client.request("slots_read", "GET", f"/api/v1/sessions/{session}/slots")
+
+    await asyncio.gather(*(worker() for _ in range(client.concurrency)))
+    return {"start": start, "end": time.perf_counter()}
+
+
+async def scenario_soldout(client: Client, cfg: dict) -> dict:
+    """After the release: signed-in patients keep pressing "book" on sold-out slots (a
+    new Idempotency-Key each time, as a new click), for `duration`."""
+    rng = random.Random(cfg.get("seed", 13))
+    people = cfg["patients"]
+    slots = cfg["slots"]
+    start = time.perf_counter()
+    deadline = start + cfg["duration"]
+
+    async def worker() -> None:
+        while time.perf_counter() < deadline:
+            v = rng.choice(people)
+            body = json.dumps({"patient": rng.choice(v["patients"]), "slot": rng.choice(slots)})
+            await client.request(
+                "book_sold_out",
+                "POST",
+                "/api/v1/bookings",
+                headers=json_headers(v["token"], uuid.uuid4().hex),
+                body=body.encode(),
+            )
+
+    await asyncio.gather(*(worker() for _ in range(client.concurrency)))
+    return {"start": start, "end": time.perf_counter()}
+
+
 async def scenario_naive(client: Client, cfg: dict) -> dict:
     """Everyone at once on a few places, through the naive read-then-write view."""
     gate = asyncio.Event()
@@ -416,6 +464,8 @@ SCENARIOS = {
     "release": scenario_release,
     "steady": scenario_steady,
     "healthz": scenario_healthz,
+    "reads": scenario_reads,
+    "soldout": scenario_soldout,
     "naive": scenario_naive,
 }
 

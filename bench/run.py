@@ -724,7 +724,10 @@ def run(args) -> int:
                     "cpu_percent": fw["cpu_percent"],
                 },
             }
+            if scenario == "release":
+                round_out["alone"] = reads_and_sold_out(conn, seed, release_cfg, args, r, meter)
             slot_full = summary["refusals_per_second"].get("slot_full", 0.0)
+            alone = round_out.get("alone", {})
             round_out["ratios"] = {
                 "bookings_vs_db_floor": ratio(
                     summary["bookings_per_second"], db_floor["tx_per_second"]
@@ -736,6 +739,13 @@ def run(args) -> int:
                     summary["availability_reads_per_second"], fw_rate
                 ),
                 "slot_full_refusals_vs_framework_floor": ratio(slot_full, fw_rate),
+                # Each alone at the same concurrency, as the targets are stated.
+                "availability_alone_vs_framework_floor": ratio(
+                    alone.get("reads", {}).get("per_second"), fw_rate
+                ),
+                "sold_out_alone_vs_framework_floor": ratio(
+                    alone.get("sold_out", {}).get("per_second"), fw_rate
+                ),
             }
             rounds[scenario].append(round_out)
             log(
@@ -759,6 +769,7 @@ def run(args) -> int:
     log(f"results: bench/results/{stamp}.json (and bench/results/latest.json)")
     failed = any(
         r["yuyue"]["server_errors"]
+        or any(a["server_errors"] for a in (r.get("alone") or {}).values())
         or r["integrity"]["overbooked"]
         or r["integrity"]["quota_counter_mismatches"]
         or r["integrity"]["quotas_over_capacity"]
@@ -766,6 +777,38 @@ def run(args) -> int:
         for r in rs
     )
     return 1 if failed else 0
+
+
+def reads_and_sold_out(conn, seed: dict, release_cfg: dict, args, r: int, meter) -> dict:
+    """Right after the release round, while its slots are full: availability reads alone
+    (anonymous, cached) and "book" pressed on sold-out slots alone, each at the same
+    concurrency and for the same time as the framework floor."""
+    slots = [
+        row[0]
+        for row in sql(
+            conn,
+            "SELECT id FROM clinics_slot WHERE session_id = ANY(%s)",
+            (list(seed["release_sessions"]),),
+        )
+    ]
+    out = {}
+    for name, scenario, label_set, extra in (
+        ("reads", "reads", READ_LABELS, {}),
+        ("sold_out", "soldout", ("book_sold_out",), {"slots": slots}),
+    ):
+        log(f"  alone: {name}")
+        cfg = {**release_cfg, "scenario": scenario, "duration": args.duration, **extra}
+        result = loadgen(f"{scenario}-{r}", {**cfg, "seed": 200 + r}, meter)
+        endpoints = {k: v for k, v in result["endpoints"].items() if k in label_set}
+        count = sum(e["count"] for e in endpoints.values())
+        out[name] = {
+            "per_second": count / max(result["window_seconds"], 1e-9),
+            "endpoints": endpoints,
+            "server_errors": sum(e["server_errors"] for e in endpoints.values()),
+            "cpu_percent": result["cpu_percent"],
+        }
+        log(f"    {out[name]['per_second']:.0f} req/s, 5xx {out[name]['server_errors']}")
+    return out
 
 
 def wait_healthy(base: str, proc: subprocess.Popen, timeout: float = 60) -> None:
@@ -875,12 +918,20 @@ def build_results(args, seed, rounds, naive, peer, started) -> dict:
                 [r["framework_floor"]["healthz_per_second"] for r in rs]
             ),
         }
+        if rs[0].get("alone"):
+            m["availability_alone_per_second"] = median(
+                [r["alone"]["reads"]["per_second"] for r in rs]
+            )
+            m["sold_out_alone_per_second"] = median(
+                [r["alone"]["sold_out"]["per_second"] for r in rs]
+            )
         if peer and "error" not in peer:
             m["yuyue_vs_peer_booking"] = ratio(
                 m["bookings_per_second"], peer.get("booking", {}).get("bookings_per_s")
             )
             m["yuyue_vs_peer_listing"] = ratio(
-                m["availability_reads_per_second"], peer.get("listing", {}).get("rps")
+                m.get("availability_alone_per_second") or m["availability_reads_per_second"],
+                peer.get("listing", {}).get("rps"),
             )
         medians[scenario] = m
     return {
@@ -949,6 +1000,17 @@ def print_table(out: dict) -> None:
                 for label, e in r["endpoints"].items()
             )
             print(f"    latency ms p50/p95/p99: {lat}")
+            for name, a in (r.get("alone") or {}).items():
+                lat = ", ".join(
+                    f"{label} {e['latency_ms']['p50']}/{e['latency_ms']['p95']}/"
+                    f"{e['latency_ms']['p99']}"
+                    for label, e in a["endpoints"].items()
+                )
+                codes = {c: n for e in a["endpoints"].values() for c, n in e["codes"].items()}
+                print(
+                    f"    alone, {name}: {a['per_second']:.0f} req/s, 5xx {a['server_errors']}, "
+                    f"codes {codes or '-'}; ms p50/p95/p99 {lat}"
+                )
             if r["fairness"]:
                 f = r["fairness"]
                 print(

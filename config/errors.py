@@ -16,7 +16,12 @@ from core.errors import YuyueError
 
 def api_exception_handler(exc: Exception, context: dict) -> Response | None:
     if isinstance(exc, YuyueError):
-        return Response({"code": exc.code, "detail": exc.detail}, status=exc.http_status)
+        response = Response({"code": exc.code, "detail": exc.detail}, status=exc.http_status)
+        # A refusal by the rules (slot_full, channel_closed...) is an answer, not a fault:
+        # Django's "Conflict: /api/v1/bookings" warning for each would flood the log at the
+        # release minute. Other 4xx (not found, not authenticated...) are still logged.
+        response._has_been_logged = True
+        return response
     if isinstance(exc, Http404):
         exc = exceptions.NotFound()
     elif isinstance(exc, PermissionDenied):

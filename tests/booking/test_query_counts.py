@@ -148,3 +148,14 @@ def test_an_unknown_slot_is_the_fields_error(clock, patient, api):
     assert response.status_code == 400
     assert response.json()["code"] == "invalid"
     assert "999999" in response.json()["fields"]["slot"][0]
+
+
+def test_a_refusal_by_the_rules_is_not_logged_as_a_warning(clock, patient, api, caplog):
+    """At the release minute thousands of slot_full answers a second are normal answers:
+    Django's per-4xx warning is kept for faults (an unknown URL), not for refusals."""
+    slot = slot_in(1, online=0)
+    with caplog.at_level("WARNING", logger="django.request"):
+        assert _api_book(api, patient, slot, "k1").status_code == 409
+        assert not [r for r in caplog.records if r.name == "django.request"]
+        assert api.get("/api/v1/no-such-resource").status_code == 404
+        assert [r for r in caplog.records if r.name == "django.request"]
