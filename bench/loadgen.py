@@ -211,29 +211,44 @@ async def try_to_book(
         p.outcome = "saw_none_left"
 
 
+async def read_availability(
+    client: Client,
+    rng: random.Random,
+    cfg: dict,
+    sessions: list[int],
+    *,
+    token: str | None = None,
+    department_share: float = 1.0,
+    filters: str = "",
+) -> None:
+    """One availability read as a patient's browser makes it: half the time the session
+    list of the read window (of one department `department_share` of the time, with
+    `filters`), else one session's slots. Anonymous without `token`."""
+    headers = bearer(token) if token else None
+    if rng.random() < 0.5:
+        day_from, day_to = cfg["read_dates"]
+        query = f"date_from={day_from}&date_to={day_to}{filters}"
+        if rng.random() < department_share:
+            query += f"&department={rng.choice(cfg['department_codes'])}"
+        await client.request("sessions_list", "GET", f"/api/v1/sessions?{query}", headers=headers)
+    else:
+        path = f"/api/v1/sessions/{rng.choice(sessions)}/slots"
+        await client.request("slots_read", "GET", path, headers=headers)
+
+
 async def reader(client: Client, rng: random.Random, cfg: dict, tokens: list[str], done) -> None:
-    """A patient browsing availability: the session list (filtered) and a session's slots."""
-    sessions = cfg["read_sessions"]
-    day_from, day_to = cfg["read_dates"]
-    codes = cfg["department_codes"]
+    """A signed-in patient browsing the release's availability until `done()`."""
+    filters = "&has_places=true" + (f"&level={cfg['read_level']}" if cfg.get("read_level") else "")
     while not done():
-        token = rng.choice(tokens)
-        if rng.random() < 0.5:
-            query = f"date_from={day_from}&date_to={day_to}&has_places=true"
-            if rng.random() < 0.6:
-                query += f"&department={rng.choice(codes)}"
-            if cfg.get("read_level"):
-                query += f"&level={cfg['read_level']}"
-            await client.request(
-                "sessions_list", "GET", f"/api/v1/sessions?{query}", headers=bearer(token)
-            )
-        else:
-            await client.request(
-                "slots_read",
-                "GET",
-                f"/api/v1/sessions/{rng.choice(sessions)}/slots",
-                headers=bearer(token),
-            )
+        await read_availability(
+            client,
+            rng,
+            cfg,
+            cfg["read_sessions"],
+            token=rng.choice(tokens),
+            department_share=0.6,
+            filters=filters,
+        )
 
 
 async def scenario_release(client: Client, cfg: dict) -> dict:
@@ -313,20 +328,14 @@ async def scenario_steady(client: Client, cfg: dict) -> dict:
         while time.perf_counter() < deadline:
             r = wrng.random()
             if r < 0.65:
-                token = wrng.choice(tokens)
-                if wrng.random() < 0.5:
-                    query = f"date_from={cfg['read_dates'][0]}&date_to={cfg['read_dates'][1]}"
-                    query += f"&department={wrng.choice(cfg['department_codes'])}&has_places=true"
-                    await client.request(
-                        "sessions_list", "GET", f"/api/v1/sessions?{query}", headers=bearer(token)
-                    )
-                else:
-                    await client.request(
-                        "slots_read",
-                        "GET",
-                        f"/api/v1/sessions/{wrng.choice(sessions)}/slots",
-                        headers=bearer(token),
-                    )
+                await read_availability(
+                    client,
+                    wrng,
+                    cfg,
+                    sessions,
+                    token=wrng.choice(tokens),
+                    filters="&has_places=true",
+                )
             elif r < 0.87:
                 p = mine[turn % len(mine)]
                 turn += 1
@@ -390,22 +399,14 @@ async def scenario_healthz(client: Client, cfg: dict) -> dict:
 
 async def scenario_reads(client: Client, cfg: dict) -> dict:
     """Availability alone, as a browser or an app without sign-in reloads it at 07:00:
-    the session list (filtered) and a session's slots, anonymous, for `duration`."""
+    the session list (by department) and a session's slots, anonymous, for `duration`."""
     rng = random.Random(cfg.get("seed", 11))
-    sessions = cfg["read_sessions"]
-    day_from, day_to = cfg["read_dates"]
-    codes = cfg["department_codes"]
     start = time.perf_counter()
     deadline = start + cfg["duration"]
 
     async def worker() -> None:
         while time.perf_counter() < deadline:
-            if rng.random() < 0.5:
-                query = f"date_from={day_from}&date_to={day_to}&department={rng.choice(codes)}"
-                await client.request("sessions_list", "GET", f"/api/v1/sessions?{query}")
-            else:
-                session = rng.choice(sessions)
-                await client.request("slots_read", "GET", f"/api/v1/sessions/{session}/slots")
+            await read_availability(client, rng, cfg, cfg["read_sessions"])
 
     await asyncio.gather(*(worker() for _ in range(client.concurrency)))
     return {"start": start, "end": time.perf_counter()}

@@ -16,8 +16,11 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def run_check(env: dict[str, str]) -> subprocess.CompletedProcess:
+    """`manage.py check` in a fresh process with only `env` of the project's settings."""
     clean = {
-        k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "DATABASE_", "REDIS_"))
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("DJANGO_", "DATABASE_", "REDIS_", "YUYUE_", "CELERY_"))
     }
     return subprocess.run(
         [sys.executable, "manage.py", "check"],

@@ -1,16 +1,15 @@
 """Production refuses published or weak secret keys and the console SMS backend
 (config/security.py, called from config/settings.py when DEBUG is off)."""
 
-import os
 import re
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 from django.core.exceptions import ImproperlyConfigured
 
 from config.security import KNOWN_SECRET_KEYS, check_secret_key, check_sms_backend
+from tests.test_config import run_check
 
 ROOT = Path(__file__).resolve().parent.parent
 # Random-looking and fixed: the parametrised ids must be the same in every xdist worker.
@@ -21,27 +20,16 @@ SECRET_KEY_ASSIGNMENT = re.compile(r"DJANGO_SECRET_KEY[\"']?[:=]\s*[\"']?([^\s\"
 
 def production(**overrides: str) -> subprocess.CompletedProcess:
     """`manage.py check` with production settings and these variables changed."""
-    clean = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith(("DJANGO_", "DATABASE_", "REDIS_", "YUYUE_", "CELERY_"))
-    }
-    env = {
-        "DJANGO_DEBUG": "false",
-        "DJANGO_SECRET_KEY": GOOD_KEY,
-        "DATABASE_URL": "postgres://postgres@127.0.0.1:5432/unused",
-        "REDIS_URL": "redis://127.0.0.1:6379/13",
-        "DJANGO_ALLOWED_HOSTS": "yuyue.example.org",
-        "YUYUE_SMS_BACKEND": "http",
-        **overrides,
-    }
-    return subprocess.run(
-        [sys.executable, "manage.py", "check"],
-        cwd=ROOT,
-        env={**clean, **env},
-        capture_output=True,
-        text=True,
-        timeout=60,
+    return run_check(
+        {
+            "DJANGO_DEBUG": "false",
+            "DJANGO_SECRET_KEY": GOOD_KEY,
+            "DATABASE_URL": "postgres://postgres@127.0.0.1:5432/unused",
+            "REDIS_URL": "redis://127.0.0.1:6379/13",
+            "DJANGO_ALLOWED_HOSTS": "yuyue.example.org",
+            "YUYUE_SMS_BACKEND": "http",
+            **overrides,
+        }
     )
 
 
