@@ -22,3 +22,7 @@ class BookingConfig(AppConfig):
         register_staff_changes(models.Booking, exclude_fields=["idempotency_key", "updated_at"])
         # Closures, policies and notices change what availability and the status show.
         connect_availability_signals(models.Closure, models.BookingPolicy, models.Notice)
+        # yuyue_bookings_total{channel}: counted at commit, no query (core/metrics.py).
+        from core.metrics import connect_booking_signals
+
+        connect_booking_signals()

@@ -7,6 +7,8 @@ from celery import Celery, signals
 from celery.schedules import crontab
 from django.conf import settings
 
+from core.logformat import JsonFormatter
+from core.request_id import RequestIdFilter, reset_request_id, set_request_id
 from patients.logging import MaskIdentityFilter
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
@@ -28,6 +30,36 @@ def mask_worker_logs(logger: logging.Logger, **kwargs) -> None:
     for handler in logger.handlers:
         if _MASK not in handler.filters:
             handler.addFilter(_MASK)
+
+
+# A task's log lines carry its task id as request_id (core/request_id.py), and the
+# worker's lines are JSON like the web's when YUYUE_LOG_FORMAT=json.
+_REQUEST_ID = RequestIdFilter()
+_TASK_TOKENS: dict[str, object] = {}
+
+
+@signals.after_setup_logger.connect
+@signals.after_setup_task_logger.connect
+def request_id_on_worker_logs(logger: logging.Logger, **kwargs) -> None:
+    for handler in logger.handlers:
+        if _REQUEST_ID not in handler.filters:
+            handler.addFilter(_REQUEST_ID)
+        if getattr(settings, "YUYUE_LOG_FORMAT", "text") == "json":
+            handler.setFormatter(JsonFormatter())
+
+
+@signals.task_prerun.connect
+def task_request_id(task_id: str | None = None, task=None, **kwargs) -> None:
+    """An eager task (run inside a web request) keeps the request's id."""
+    if task_id and not getattr(getattr(task, "request", None), "is_eager", False):
+        _TASK_TOKENS[task_id] = set_request_id(task_id)
+
+
+@signals.task_postrun.connect
+def task_request_id_done(task_id: str | None = None, **kwargs) -> None:
+    token = _TASK_TOKENS.pop(task_id, None) if task_id else None
+    if token is not None:
+        reset_request_id(token)
 
 
 app.config_from_object("django.conf:settings", namespace="CELERY")

@@ -11,17 +11,24 @@ from rest_framework import exceptions
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
 
+from core.database_unavailable import DATABASE_ERRORS, database_unavailable_api_response
 from core.errors import YuyueError
+from core.metrics import api_refusal
 
 
 def api_exception_handler(exc: Exception, context: dict) -> Response | None:
     if isinstance(exc, YuyueError):
+        # yuyue_booking_refusals_total{code}, for a booking API's refusal (core/metrics.py).
+        api_refusal(exc, context)
         response = Response({"code": exc.code, "detail": exc.detail}, status=exc.http_status)
         # A refusal by the rules (slot_full, channel_closed...) is an answer, not a fault:
         # Django's "Conflict: /api/v1/bookings" warning for each would flood the log at the
         # release minute. Other 4xx (not found, not authenticated...) are still logged.
         response._has_been_logged = True
         return response
+    if isinstance(exc, DATABASE_ERRORS):
+        # PostgreSQL restarting or failing over: "try again shortly" (503), not a 500.
+        return database_unavailable_api_response(context["request"], exc)
     if isinstance(exc, Http404):
         exc = exceptions.NotFound()
     elif isinstance(exc, PermissionDenied):

@@ -11,9 +11,12 @@ X-Forwarded-Proto gunicorn believes: the same list as Django's; empty, nobody's)
 """
 
 import os
+import pathlib
 
 from gunicorn.glogging import Logger
 
+from core.logformat import JsonFormatter
+from core.request_id import RequestIdFilter
 from patients.logging import MaskIdentityFilter
 
 bind = os.environ.get("YUYUE_BIND") or "0.0.0.0:8000"
@@ -45,11 +48,48 @@ class MaskingLogger(Logger):
     no handler (stdout, a file, syslog) ever sees a full phone or ID number."""
 
     mask = MaskIdentityFilter()
+    request_id = RequestIdFilter()
 
     def setup(self, cfg) -> None:
         super().setup(cfg)
         for log in (self.error_log, self.access_log):
             log.addFilter(self.mask)
+            # YUYUE_LOG_FORMAT=json (the default with DJANGO_DEBUG=false): the same JSON
+            # lines as Django's (core/logformat.py); the access line is the `message`, and
+            # request_id is the id Django gave the request (the proxy's, or its own).
+            if _json_logs():
+                log.addFilter(self.request_id)
+                for handler in log.handlers:
+                    handler.setFormatter(JsonFormatter())
+
+
+def _json_logs() -> bool:
+    """Django's choice (config/settings.py), read from the process environment."""
+    chosen = os.environ.get("YUYUE_LOG_FORMAT", "").strip().lower()
+    if chosen:
+        return chosen == "json"
+    debug = os.environ.get("DJANGO_DEBUG", "true").strip().lower()
+    return debug in ("false", "0", "no", "off", "")
+
+
+# Metrics across workers (config/metrics.py): with PROMETHEUS_MULTIPROC_DIR set, each worker
+# writes its counters to files there and /metrics sums them. The directory starts empty
+# at each start (old workers' counts would be summed forever), and a dead worker's live
+# gauges are dropped.
+def on_starting(server) -> None:
+    directory = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    if directory:
+        path = pathlib.Path(directory)
+        path.mkdir(parents=True, exist_ok=True)
+        for stale in path.glob("*.db"):
+            stale.unlink()
+
+
+def child_exit(server, worker) -> None:
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        from prometheus_client import multiprocess
+
+        multiprocess.mark_process_dead(worker.pid)
 
 
 logger_class = MaskingLogger

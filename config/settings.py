@@ -6,6 +6,7 @@ start without its secrets and passes `manage.py check --deploy` cleanly.
 """
 
 import datetime
+import ipaddress
 from pathlib import Path
 
 import environ
@@ -62,6 +63,8 @@ INSTALLED_APPS = [
     "auditlog",
     "csp",
     "axes",
+    # Request counts, statuses and latencies at /metrics (Yuyue's own: core/metrics.py, config/metrics.py).
+    "django_prometheus",
     "patients",
     "clinics",
     "notifications",
@@ -73,7 +76,12 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     # First: proxy headers count only from YUYUE_TRUSTED_PROXIES (is_secure, client_ip).
     "core.middleware.TrustedProxyMiddleware",
+    # Here and last: django-prometheus times (nearly) the whole chain.
+    "django_prometheus.middleware.PrometheusBeforeMiddleware",
+    # A request id on every log line and the response (core/request_id.py).
+    "core.request_id.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "core.database_unavailable.DatabaseUnavailableMiddleware",
     "csp.middleware.CSPMiddleware",
     "core.middleware.PermissionsPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -89,6 +97,7 @@ MIDDLEWARE = [
     "staff.middleware.StaffSessionMiddleware",
     "auditlog.middleware.AuditlogMiddleware",
     "axes.middleware.AxesMiddleware",
+    "django_prometheus.middleware.PrometheusAfterMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -199,6 +208,8 @@ CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# Celery sizes its pool from the node's CPUs, not a container's limit: set it (deploy/k8s).
+CELERY_WORKER_CONCURRENCY = env.int("CELERY_WORKER_CONCURRENCY", default=0) or None
 CELERY_TASK_TIME_LIMIT = 120
 CELERY_TASK_SOFT_TIME_LIMIT = 100
 CELERY_BROKER_CONNECTION_TIMEOUT = 2
@@ -291,7 +302,13 @@ AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 # One idea of the client's address for axes and the patients' code limits (core.http).
 AXES_CLIENT_IP_CALLABLE = "core.http.client_ip"
 # Our reverse proxies: only behind one of these is X-Forwarded-For believed.
+# Addresses or networks (10.0.0.0/8: an ingress's pods); a typo fails at start, not per request.
 YUYUE_TRUSTED_PROXIES = env.list("YUYUE_TRUSTED_PROXIES", default=[])
+for _proxy in YUYUE_TRUSTED_PROXIES:
+    try:
+        ipaddress.ip_network(_proxy.strip(), strict=False)
+    except ValueError as _exc:
+        raise ImproperlyConfigured(f"YUYUE_TRUSTED_PROXIES: {_proxy!r} is not an address") from _exc
 AXES_LOCKOUT_TEMPLATE = "staff/lockout.html"
 AXES_RESET_ON_SUCCESS = True
 AXES_VERBOSE = False
@@ -413,12 +430,34 @@ YUYUE_HEALTH_OUTBOX_OLDEST_SECONDS = env.int("YUYUE_HEALTH_OUTBOX_OLDEST_SECONDS
 # value): phones as 138****5678, resident IDs to their last 4 (core/audit.py).
 AUDITLOG_MASK_CALLABLE = "patients.identity.mask_personal_value"
 
+# --- Logs and metrics (docs/operations.md, "Metrics and logs") ------------------------
+# json: one JSON object a line (core/logformat.py), for the log collector; text: for a
+# person at a terminal. Every line has the request id (core/request_id.py) and goes
+# through the masking filter before it is formatted.
+YUYUE_LOG_FORMAT = env.str("YUYUE_LOG_FORMAT", default="text" if DEBUG else "json")
+if YUYUE_LOG_FORMAT not in ("json", "text"):
+    raise ImproperlyConfigured("YUYUE_LOG_FORMAT must be json or text")
+# Who may read /metrics (addresses or networks, the connecting address itself): the
+# Prometheus scraper's. Loopback only by default; everyone else gets 403.
+YUYUE_METRICS_ALLOWED_IPS = env.list("YUYUE_METRICS_ALLOWED_IPS", default=["127.0.0.1", "::1"])
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"mask_identity": {"()": "patients.logging.MaskIdentityFilter"}},
+    "filters": {
+        "mask_identity": {"()": "patients.logging.MaskIdentityFilter"},
+        "request_id": {"()": "core.request_id.RequestIdFilter"},
+    },
+    "formatters": {
+        "json": {"()": "core.logformat.JsonFormatter"},
+        "text": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"},
+    },
     "handlers": {
-        "console": {"class": "logging.StreamHandler", "filters": ["mask_identity"]},
+        "console": {
+            "class": "logging.StreamHandler",
+            "filters": ["request_id", "mask_identity"],
+            "formatter": YUYUE_LOG_FORMAT,
+        },
     },
     "root": {"handlers": ["console"], "level": env.str("DJANGO_LOG_LEVEL", default="INFO")},
     "loggers": {"django.db.backends": {"level": "WARNING"}},
@@ -465,10 +504,24 @@ if not DEBUG:
     # drops the header from anyone else before SecurityMiddleware reads it.
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     SECURE_SSL_REDIRECT = env.bool("DJANGO_SECURE_SSL_REDIRECT", default=True)
-    SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$", r"^healthz/background$"]
+    SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$", r"^healthz/background$", r"^metrics$"]
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
     SECURE_HSTS_SECONDS = env.int("DJANGO_SECURE_HSTS_SECONDS", default=31536000)
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
     SECURE_HSTS_PRELOAD = True
     SECURE_CONTENT_TYPE_NOSNIFF = True
+
+# --- Error tracker: Sentry, only when SENTRY_DSN is set and sentry-sdk is installed
+# (`pip install sentry-sdk`; not in requirements.txt). No personal data is sent: no
+# user, cookies or bodies (send_default_pii off), and every message, exception value and
+# breadcrumb is masked like the logs (config/sentry.py).
+SENTRY_DSN = env.str("SENTRY_DSN", default="")
+if SENTRY_DSN:
+    from config.sentry import init_sentry
+
+    init_sentry(
+        SENTRY_DSN,
+        environment=env.str("SENTRY_ENVIRONMENT", default="production" if not DEBUG else "dev"),
+        traces_sample_rate=env.float("SENTRY_TRACES_SAMPLE_RATE", default=0.0),
+    )

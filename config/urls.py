@@ -4,6 +4,7 @@ from django.urls import include, path
 
 from booking import views as booking_views
 from config import health
+from config.metrics import metrics_view
 from core import views as core_views
 from frontdesk.views import board
 
@@ -12,6 +13,8 @@ urlpatterns = [
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),
     path("healthz/background", health.background, name="healthz-background"),
+    # For the Prometheus scraper only: YUYUE_METRICS_ALLOWED_IPS, 403 for anyone else.
+    path("metrics", metrics_view, name="metrics"),
     path("status", booking_views.status, name="status"),
     path("clinics/", booking_views.browse, name="browse"),
     path("clinics/<slug:code>/", booking_views.browse_department, name="browse-department"),

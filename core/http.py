@@ -1,5 +1,6 @@
 """Small request helpers shared by the pages."""
 
+import functools
 import ipaddress
 
 from django.conf import settings
@@ -21,6 +22,24 @@ def next_on_site(request: HttpRequest) -> str:
     return target if on_site(request, target) else ""
 
 
+@functools.cache
+def _proxy_networks(entries: tuple[str, ...]) -> tuple:
+    return tuple(ipaddress.ip_network(entry.strip(), strict=False) for entry in entries if entry)
+
+
+def is_trusted_proxy(address: str | None) -> bool:
+    """`address` is one of our own proxies: listed in `YUYUE_TRUSTED_PROXIES`, by address
+    or by network (`10.0.0.0/8`: a Kubernetes ingress's pods change address)."""
+    if not address:
+        return False
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return False
+    entries = tuple(getattr(settings, "YUYUE_TRUSTED_PROXIES", ()) or ())
+    return any(ip in network for network in _proxy_networks(entries))
+
+
 def client_ip(request: HttpRequest) -> str | None:
     """The client's address, for rate limits and lock-outs.
 
@@ -30,8 +49,7 @@ def client_ip(request: HttpRequest) -> str | None:
     client that is not behind our proxy cannot choose its address by sending the header.
     """
     remote = request.META.get("REMOTE_ADDR") or None
-    trusted = set(getattr(settings, "YUYUE_TRUSTED_PROXIES", ()) or ())
-    if remote is None or remote not in trusted:
+    if not is_trusted_proxy(remote):
         return remote
     forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
     hops = [hop.strip() for hop in forwarded.split(",") if hop.strip()]
@@ -40,6 +58,6 @@ def client_ip(request: HttpRequest) -> str | None:
             ipaddress.ip_address(hop)
         except ValueError:
             return remote  # a malformed chain: believe nothing in it
-        if hop not in trusted:
+        if not is_trusted_proxy(hop):
             return hop
     return remote

@@ -5,6 +5,8 @@ from collections.abc import Callable
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 
+from core.http import is_trusted_proxy
+
 # Headers a client could send to claim a scheme, an address or a host it does not have.
 # Only our own proxy (YUYUE_TRUSTED_PROXIES) writes them; from anyone else they are lies.
 PROXY_HEADERS = (
@@ -28,8 +30,7 @@ class TrustedProxyMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        trusted = set(getattr(settings, "YUYUE_TRUSTED_PROXIES", ()) or ())
-        if request.META.get("REMOTE_ADDR") not in trusted:
+        if not is_trusted_proxy(request.META.get("REMOTE_ADDR")):
             for header in PROXY_HEADERS:
                 request.META.pop(header, None)
         return self.get_response(request)

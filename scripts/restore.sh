@@ -14,28 +14,9 @@
 # the row counts of the main tables are printed: compare them with the source's.
 set -eu
 
-die() {
-	printf 'restore: %s\n' "$*" >&2
-	exit 1
-}
-
-env_file_value() {
-	sed -n "s/^[[:space:]]*\(export[[:space:]][[:space:]]*\)\{0,1\}$1[[:space:]]*=[[:space:]]*//p" "$2" |
-		tail -n 1 | sed -e 's/^"\(.*\)"$/\1/' -e "s/^'\(.*\)'\$/\\1/"
-}
-
-pg_url() {
-	case $1 in
-	postgres://* | postgresql://* | pgsql://* | psql://* | postgis://*)
-		printf 'postgresql://%s\n' "${1#*://}"
-		;;
-	*) return 1 ;;
-	esac
-}
-
-masked() {
-	printf '%s\n' "$1" | sed 's#^\([a-z]*://[^:@/]*\):[^@/]*@#\1:***@#'
-}
+SCRIPT=restore
+# shellcheck source=scripts/_common.sh
+. "$(dirname "$0")/_common.sh"
 
 # psql for scripts: no ~/.psqlrc, no prompt for a password, stop at the first error.
 sql() {

@@ -14,13 +14,8 @@ import uuid
 
 from django.db import IntegrityError, connection, transaction
 from django.db.models import (
-    Exists,
-    ExpressionWrapper,
     F,
-    IntegerField,
-    OuterRef,
     Q,
-    Subquery,
 )
 from django.utils import formats, timezone, translation
 
@@ -30,6 +25,7 @@ from booking.models import Booking, BookingPolicy, HeldPlace
 from booking.selectors import policy_for_department
 from booking.selectors.stops import session_alternatives
 from booking.services import release
+from booking.services.slot_read import slot_for_booking
 from clinics.models import ClinicLevel, Department, Doctor, Quota, Session, Slot
 from core.errors import YuyueError
 from notifications.services import (
@@ -333,18 +329,12 @@ def _lock_patient(patient: Patient) -> Patient:
 
 
 def _slot_for_booking(*, slot_id: int, channel: str, requested_by: Account, key: str) -> Slot:
-    """The slot with everything booking it needs, in one query: its session (doctor,
-    room, department), `places_left` in `channel`
-    (None without a quota row) and `replayed` (this account already used `key`).
-    Raises Slot.DoesNotExist."""
-    left = Quota.objects.filter(slot_id=OuterRef("pk"), channel=channel).values_list(
-        ExpressionWrapper(F("capacity") - F("booked") - F("held"), output_field=IntegerField())
-    )[:1]
-    used = Booking.objects.filter(requested_by_id=requested_by.pk, idempotency_key=key)
-    return (
-        Slot.objects.select_related("session__doctor", "session__room", "session__department")
-        .annotate(places_left=Subquery(left), replayed=Exists(used))
-        .get(pk=slot_id)
+    """The slot with everything booking it needs, in one statement
+    (`booking.services.slot_read`): its session (doctor, room, department),
+    `places_left` in `channel` (None without a quota row) and `replayed` (this account
+    already used `key`). Raises Slot.DoesNotExist."""
+    return slot_for_booking(
+        slot_id=slot_id, channel=channel, requested_by_id=requested_by.pk, key=key
     )
 
 

@@ -27,6 +27,7 @@ from booking.services import booking_create
 from clinics import selectors as clinic_selectors
 from clinics.models import Channel
 from core.errors import YuyueError
+from core.metrics import booking_refused
 from core.qr import qr_svg
 from patients import selectors as patient_selectors
 from patients.exceptions import NotYourPatient
@@ -316,6 +317,7 @@ def _confirm_post(request: HttpRequest) -> HttpResponse:
             idempotency_key=form.cleaned_data["idempotency_key"],
         )
     except YuyueError as refusal:
+        booking_refused(refusal.code)
         return _confirm_page(
             request,
             choices=choices,

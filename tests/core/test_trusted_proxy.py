@@ -100,3 +100,12 @@ def test_the_client_address_follows_the_same_rule(production_proxy_settings):
 
     assert ip(CLIENT) == CLIENT
     assert ip(PROXY) == "198.51.100.9"
+
+
+def test_a_proxy_network_is_trusted_by_range(production_proxy_settings, settings):
+    """An ingress's pods change address: a network covers them all, and nothing else."""
+    settings.YUYUE_TRUSTED_PROXIES = ["10.0.0.0/8", "fd00::/8"]
+
+    assert seen_by_the_view("10.42.7.9", HTTP_X_FORWARDED_PROTO="https")["secure"] is True
+    assert seen_by_the_view("fd00::1", HTTP_X_FORWARDED_PROTO="https")["secure"] is True
+    assert seen_by_the_view(CLIENT, HTTP_X_FORWARDED_PROTO="https")["secure"] is False

@@ -49,6 +49,9 @@ def wait_until(predicate, *, timeout: float, interval: float = 0.1, what: str = 
 
 
 class RedisServer:
+    # Persistence and eviction as the test needs them (production's: PersistentRedis).
+    options: tuple[str, ...] = ("--appendonly", "no")
+
     def __init__(self, workdir: Path) -> None:
         self.port = free_port()
         self.url = f"redis://127.0.0.1:{self.port}/0"
@@ -65,8 +68,7 @@ class RedisServer:
                 "127.0.0.1",
                 "--save",
                 "",
-                "--appendonly",
-                "no",
+                *self.options,
                 "--daemonize",
                 "no",
                 "--dir",
@@ -294,3 +296,75 @@ def broker(redis_server, settings):
     conf.update(before)
     reset_pools()
     services._broker_pause_until = 0.0
+
+
+# --- a PostgreSQL cluster of the test's own ----------------------------------------------
+
+PG_BIN = Path("/usr/lib/postgresql/15/bin")
+RUNUSER = shutil.which("runuser") or "/usr/sbin/runuser"
+
+
+def run_as_postgres(*args: str, **kwargs) -> subprocess.CompletedProcess:
+    """PostgreSQL refuses to run as root: its tools run as the `postgres` user."""
+    kwargs.setdefault("check", True)
+    kwargs.setdefault("capture_output", True)
+    return subprocess.run([RUNUSER, "-u", "postgres", "--", *args], timeout=60, **kwargs)  # noqa: S603
+
+
+def postgres_cluster_missing() -> str | None:
+    """Why no cluster of our own can be made here, or None."""
+    if not (PG_BIN / "initdb").exists() or not (PG_BIN / "pg_ctl").exists():
+        return f"needs PostgreSQL 15's initdb and pg_ctl in {PG_BIN}"
+    if not os.access(RUNUSER, os.X_OK):
+        return "needs runuser (initdb runs as the postgres user)"
+    return None
+
+
+class PostgresCluster:
+    """initdb into a temporary directory, on a port of the test's range; trust auth."""
+
+    def __init__(self, *, database: str, port: int, prefix: str = "yuyue-pg-") -> None:
+        import tempfile
+
+        # Not under pytest's tmp_path: its parents are root's alone.
+        self.home = Path(tempfile.mkdtemp(prefix=prefix))
+        self.dir = self.home / "pgdata"
+        self.port = port
+        self.database = database
+        self.url = f"postgres://postgres@127.0.0.1:{port}/{database}"
+
+    def init(self) -> None:
+        import pwd
+
+        postgres = pwd.getpwnam("postgres")
+        os.chown(self.home, postgres.pw_uid, postgres.pw_gid)
+        run_as_postgres(
+            str(PG_BIN / "initdb"), "-D", str(self.dir), "-U", "postgres", "-A", "trust", "-N"
+        )
+        self.start()
+        run_as_postgres(
+            str(PG_BIN / "createdb"), "-h", "127.0.0.1", "-p", str(self.port), self.database
+        )
+
+    def _pg_ctl(self, *args: str, check: bool = True) -> subprocess.CompletedProcess:
+        return run_as_postgres(
+            str(PG_BIN / "pg_ctl"),
+            "-D",
+            str(self.dir),
+            "-l",
+            str(self.dir / "server.log"),
+            "-o",
+            f"-p {self.port} -c listen_addresses=127.0.0.1 -k {self.dir}",
+            *args,
+            check=check,
+        )
+
+    def start(self) -> None:
+        self._pg_ctl("-w", "start")
+
+    def stop(self, *, check: bool = False) -> None:
+        self._pg_ctl("-m", "fast", "-w", "stop", check=check)
+
+    def remove(self) -> None:
+        self.stop()
+        shutil.rmtree(self.home, ignore_errors=True)

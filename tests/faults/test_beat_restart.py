@@ -7,88 +7,33 @@ port of its own, so stopping it disturbs no other test. Beat runs with the libra
 """
 
 import os
-import pwd
-import shutil
-import socket
 import subprocess
-import tempfile
-from pathlib import Path
 
 import pytest
 import redis as redis_client
 
-from tests.faults.conftest import ROOT, wait_until
-
-PG_BIN = Path("/usr/lib/postgresql/15/bin")
-RUNUSER = shutil.which("runuser") or "/usr/sbin/runuser"
+from tests.faults.conftest import (
+    ROOT,
+    PostgresCluster,
+    free_port,
+    postgres_cluster_missing,
+    wait_until,
+)
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis]
 
 
-def _port_in_our_range() -> int:
-    """A free port of 8840–8849, the range given to this test's servers."""
-    for port in range(8840, 8850):
-        with socket.socket() as sock:
-            try:
-                sock.bind(("127.0.0.1", port))
-            except OSError:
-                continue
-            return port
-    pytest.skip("no free port in 8840-8849")
-
-
-def _as_postgres(*args: str, **kwargs) -> subprocess.CompletedProcess:
-    kwargs.setdefault("check", True)
-    kwargs.setdefault("capture_output", True)
-    return subprocess.run([RUNUSER, "-u", "postgres", "--", *args], timeout=60, **kwargs)  # noqa: S603
-
-
-class OwnPostgres:
-    def __init__(self) -> None:
-        # Not under pytest's tmp_path: its parents are root's alone, and initdb runs as
-        # the postgres user (PostgreSQL refuses to run as root).
-        self.home = Path(tempfile.mkdtemp(prefix="yuyue-beat-pg-"))
-        self.dir = self.home / "pgdata"
-        self.port = _port_in_our_range()
-        self.url = f"postgres://postgres@127.0.0.1:{self.port}/beatdrill"
-
-    def init(self) -> None:
-        postgres = pwd.getpwnam("postgres")
-        os.chown(self.home, postgres.pw_uid, postgres.pw_gid)
-        _as_postgres(str(PG_BIN / "initdb"), "-D", str(self.dir), "-U", "postgres", "-A", "trust")
-        self.start()
-        _as_postgres(str(PG_BIN / "createdb"), "-h", "127.0.0.1", "-p", str(self.port), "beatdrill")
-
-    def start(self) -> None:
-        _as_postgres(
-            str(PG_BIN / "pg_ctl"),
-            "-D",
-            str(self.dir),
-            "-l",
-            str(self.dir / "server.log"),
-            "-o",
-            f"-p {self.port} -c listen_addresses=127.0.0.1 -k {self.dir}",
-            "-w",
-            "start",
-        )
-
-    def stop(self) -> None:
-        _as_postgres(
-            str(PG_BIN / "pg_ctl"), "-D", str(self.dir), "-m", "fast", "-w", "stop", check=False
-        )
-
-
 @pytest.fixture
 def own_postgres():
-    if not (PG_BIN / "initdb").exists() or not os.access(RUNUSER, os.X_OK):
-        pytest.skip(f"needs PostgreSQL 15's {PG_BIN} and runuser")
-    server = OwnPostgres()
+    missing = postgres_cluster_missing()
+    if missing:
+        pytest.skip(missing)
+    server = PostgresCluster(database="beatdrill", port=free_port(), prefix="yuyue-beat-pg-")
     try:
         server.init()
         yield server
     finally:
-        server.stop()
-        shutil.rmtree(server.home, ignore_errors=True)
+        server.remove()
 
 
 # Beat as `celery beat`, with the library's forced re-read every 2 s instead of 5 minutes.

@@ -8,11 +8,9 @@ import contextlib
 import datetime
 import os
 import signal
-import subprocess
 import time
 
 import pytest
-import redis as redis_client
 from django.test import Client
 from django.utils import timezone
 
@@ -22,7 +20,7 @@ from notifications.models import OutboxMessage
 from patients.authentication import token_hash
 from patients.models import ApiToken
 from tests import factories
-from tests.faults.conftest import REDIS_SERVER, RedisServer, wait_until
+from tests.faults.conftest import RedisServer, wait_until
 from tests.faults.test_delivery import (
     book_all,
     confirmations,
@@ -41,37 +39,7 @@ class PersistentRedis(RedisServer):
     """The conftest's Redis, with the persistence production runs it with, and a
     way to hang it (SIGSTOP) rather than kill it."""
 
-    def start(self) -> None:
-        self.process = subprocess.Popen(  # noqa: S603 (fixed arguments)
-            [
-                REDIS_SERVER,
-                "--port",
-                str(self.port),
-                "--bind",
-                "127.0.0.1",
-                "--save",
-                "",
-                "--appendonly",
-                "yes",
-                "--maxmemory-policy",
-                "noeviction",
-                "--daemonize",
-                "no",
-                "--dir",
-                str(self.workdir),
-            ],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        client = redis_client.Redis(port=self.port, socket_connect_timeout=0.5)
-
-        def up() -> bool:
-            try:
-                return bool(client.ping())
-            except redis_client.RedisError:
-                return False
-
-        wait_until(up, timeout=10, what=f"redis-server on {self.port}")
+    options = ("--appendonly", "yes", "--maxmemory-policy", "noeviction")
 
     def hang(self) -> None:
         os.kill(self.process.pid, signal.SIGSTOP)
