@@ -3,9 +3,11 @@ log prints each request's path and query string) and a Celery worker (config/cel
 Celery replaces the root logger's handlers, and with them Django's masking filter).
 
 Both run as subprocesses with production settings (DEBUG off) against this test's
-PostgreSQL database and Redis, on a free port in 8850–8859. Requests carry a full phone
-number and a resident ID number in the path and the query string; the worker sends an
-SMS to that phone and receives a message body holding it. Then every byte gunicorn and
+PostgreSQL database and Redis, on a free port. Requests carry a full phone number and a
+resident ID number in the path and the query string; a patient holding both numbers
+books, reads and cancels through the API; the worker sends the sign-in code, the
+confirmation and the cancellation to that phone and receives a message body holding both
+numbers. Then every byte gunicorn and
 the worker wrote is searched: no full number anywhere, the masked forms present.
 
 The first tests check the same two hooks in this process, without services.
@@ -219,6 +221,7 @@ def test_gunicorn_and_the_worker_never_print_a_full_number(tmp_path):
     import redis
 
     redis.Redis.from_url(settings.REDIS_URL).flushdb()
+    booking = _a_patient_with_both_numbers_and_a_place()
     port = free_port()
     env = production_env(port)
     base = f"http://127.0.0.1:{port}"
@@ -272,6 +275,18 @@ def test_gunicorn_and_the_worker_never_print_a_full_number(tmp_path):
             method="POST",
         )
         assert sent == 202
+        # and that patient books through the API, looks, and cancels: the worker sends
+        # the confirmation and the cancellation to the phone
+        created = _call(
+            f"{base}/api/v1/bookings",
+            booking["token"],
+            {"patient": booking["patient"], "slot": booking["slot"]},
+        )
+        assert created["status"] == 201, created
+        booking_id = created["body"]["id"]
+        assert _call(f"{base}/api/v1/bookings/{booking_id}", booking["token"])["status"] == 200
+        cancelled = _call(f"{base}/api/v1/bookings/{booking_id}/cancel", booking["token"], {})
+        assert cancelled["status"] == 200, cancelled
         # and the worker receives a message body holding both numbers (logged in full by
         # Celery: "The full contents of the message body was: ...")
         from config.celery import app
@@ -284,8 +299,14 @@ def test_gunicorn_and_the_worker_never_print_a_full_number(tmp_path):
 
         worker_text = lambda: text("worker.out") + text("worker.err")  # noqa: E731
         wait_until(
-            lambda: (
-                "SMS sign_in_code to ***5678" in worker_text() and "no_such_task" in worker_text()
+            lambda: all(
+                line in worker_text()
+                for line in (
+                    "SMS sign_in_code to ***5678",
+                    "SMS booking_confirmed to ***5678",
+                    "SMS booking_cancelled to ***5678",
+                    "no_such_task",
+                )
             ),
             timeout=60,
             what="the worker to send the SMS and refuse the unknown task",
@@ -325,3 +346,39 @@ def _message(line: str) -> str:
     except ValueError:
         return line
     return f"{record.get('message', '')} request_id={record.get('request_id', '-')}"
+
+
+def _a_patient_with_both_numbers_and_a_place() -> dict:
+    """Committed rows for the processes to read: a patient whose phone and resident ID
+    are the ones searched for, an online place the day after tomorrow, a bearer token."""
+    import datetime
+
+    from django.utils import timezone
+
+    from patients.services import api_token_issue
+    from tests import factories
+
+    patient = factories.PatientFactory(
+        phone=PHONE,
+        document_number=RESIDENT_ID,
+        account=factories.AccountFactory(phone=PHONE),
+    )
+    session = factories.SessionFactory(date=timezone.localdate() + datetime.timedelta(days=2))
+    slot = factories.slot_with_quotas(session=session, online=2)
+    _row, token = api_token_issue(account=patient.account, second_factor=False, now=timezone.now())
+    return {"patient": patient.pk, "slot": slot.pk, "token": token}
+
+
+def _call(url: str, token: str, body: dict | None = None) -> dict:
+    """The API as a patient's app calls it: GET, or POST of `body` with a new key."""
+    headers = {"Authorization": f"Bearer {token}"}
+    data = None
+    if body is not None:
+        headers |= {"Content-Type": "application/json", "Idempotency-Key": secrets.token_hex(8)}
+        data = json.dumps(body).encode()
+    request = urllib.request.Request(url, data=data, headers=headers)  # noqa: S310
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310
+            return {"status": response.status, "body": json.loads(response.read() or b"{}")}
+    except urllib.error.HTTPError as exc:
+        return {"status": exc.code, "body": exc.read().decode(errors="replace")}
