@@ -63,9 +63,9 @@ def booking_create(
     refusal writes nothing.
 
     Built for the release minute: one read (the slot with its session, department,
-    doctor, room, policy, the places left and whether the key was used) judges the
-    timing rules and refuses a sold-out slot without a transaction or a lock; a booking
-    is then one transaction of nine statements (`tests/booking/test_query_counts.py`).
+    doctor, room, the places left and whether the key was used) and the policy judge the
+    timing rules and refuse a sold-out slot without a transaction or a lock; a booking
+    is then one transaction of eight statements (`tests/booking/test_query_counts.py`).
     The returned booking has its patient, slot, session (doctor, room) and department
     loaded, so a caller can render it without reading it back.
     """
