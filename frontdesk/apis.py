@@ -19,8 +19,7 @@ from rest_framework.response import Response
 
 from booking import exceptions as booking_errors
 from booking import services as booking_services
-from booking.apis.mine import IDEMPOTENCY_PARAMETER, idempotency_key
-from booking.models import Booking
+from booking.apis.mine import IDEMPOTENCY_PARAMETER, MyBookingResponse, idempotency_key
 from booking.selectors import desk as desk_selectors
 from clinics.models import Channel, ClinicLevel, Session, Slot
 from core.api import ApiView, ErrorSerializer, Staff, error_responses
@@ -67,27 +66,13 @@ class StaffBookingCreateSerializer(serializers.Serializer):
     )
 
 
-class StaffBookingResponse(serializers.Serializer):
-    """A booking as the desk sees it: the patient's full name is fine for staff."""
+class StaffBookingResponse(MyBookingResponse):
+    """A booking as the desk sees it (the patient's full name is fine for staff): the
+    patient's answer without the doctor's id, the move and the cancellation."""
 
-    id = serializers.IntegerField()
-    code = serializers.CharField(help_text="The booking code: what the patient shows at check-in.")
-    queue_number = serializers.IntegerField()
-    status = serializers.ChoiceField(choices=Booking.Status.choices)
-    channel = serializers.ChoiceField(choices=Channel.choices)
-    patient = serializers.IntegerField(source="patient_id")
-    patient_name = serializers.CharField(source="patient.real_name")
-    slot = serializers.IntegerField(source="slot_id")
-    session = serializers.IntegerField(source="session_id")
-    department = serializers.IntegerField(source="department_id")
-    department_name = serializers.CharField(source="department.name")
-    doctor_name = serializers.CharField(source="session.doctor.name")
-    level = serializers.ChoiceField(choices=ClinicLevel.choices, source="session.level")
-    room = serializers.CharField(source="session.room.code")
-    visit_date = serializers.DateField()
-    starts_at = serializers.DateTimeField(source="slot.starts_at")
-    ends_at = serializers.DateTimeField(source="slot.ends_at")
-    created_at = serializers.DateTimeField()
+    doctor = None
+    rescheduled_from = None
+    cancelled_at = None
 
 
 class StaffBookingCreateApi(ApiView):

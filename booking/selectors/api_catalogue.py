@@ -17,8 +17,12 @@ from django.utils import timezone
 
 from booking import exceptions as errors
 from booking import rules
-from booking.models import Closure
-from booking.selectors.availability import Availability, State, session_availability
+from booking.selectors.availability import (
+    Availability,
+    State,
+    closures_in_force,
+    session_availability,
+)
 from booking.selectors.bookings import policies_by_department_cached
 from clinics import selectors as clinic_selectors
 from clinics.models import Channel, Department, Doctor, Session, Slot
@@ -100,11 +104,7 @@ def session_list_for_api(
         return sessions
     if any(s.department_id not in policies for s in sessions):
         policies = policies_by_department_cached(covering={s.department_id for s in sessions})
-    closures = list(
-        Closure.objects.active_at(now).only(
-            "scope", "department", "doctor", "session", "online", "phone", "walkin"
-        )
-    )
+    closures = closures_in_force(now=now)
     listed = []
     for session in sessions:
         policy = policies[session.department_id]

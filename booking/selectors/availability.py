@@ -53,6 +53,16 @@ class Availability:
     opens_in_days: int | None = None
 
 
+def closures_in_force(*, now: datetime.datetime) -> list[Closure]:
+    """The closures in force at `now`, with only what `session_availability` reads: one
+    query for a whole page of sessions, judged in Python for each."""
+    return list(
+        Closure.objects.active_at(now).only(
+            "scope", "department", "doctor", "session", "online", "phone", "walkin"
+        )
+    )
+
+
 def session_availability(
     *,
     session: Session,
@@ -105,11 +115,7 @@ def session_list_for_patients(
     )
     if not sessions:
         return sessions
-    closures = list(
-        Closure.objects.active_at(now).only(
-            "scope", "department", "doctor", "session", "online", "phone", "walkin"
-        )
-    )
+    closures = closures_in_force(now=now)
     listed = []
     for session in sessions:
         policy = policies[session.department_id]

@@ -12,8 +12,8 @@ import datetime
 from django.db.models import F, Q
 from django.utils import timezone
 
-from booking.models import Booking, Closure
-from booking.selectors.availability import State, session_availability
+from booking.models import Booking
+from booking.selectors.availability import State, closures_in_force, session_availability
 from booking.selectors.bookings import policies_by_department
 from clinics import selectors as clinic_selectors
 from clinics.models import Channel, Department, Quota, Session, Slot
@@ -27,14 +27,6 @@ __all__ = [
     "session_slots_with_places",
     "walkin_sessions_today",
 ]
-
-
-def _closures_at(now: datetime.datetime) -> list[Closure]:
-    return list(
-        Closure.objects.active_at(now).only(
-            "scope", "department", "doctor", "session", "online", "phone", "walkin"
-        )
-    )
 
 
 def walkin_sessions_today(*, department: Department, now: datetime.datetime) -> list[Session]:
@@ -51,7 +43,7 @@ def walkin_sessions_today(*, department: Department, now: datetime.datetime) -> 
     )
     if not sessions:
         return sessions
-    closures = _closures_at(now)
+    closures = closures_in_force(now=now)
     for session in sessions:
         # Walk-in is not a public channel: the booking window and release time (the
         # policy) do not apply to it, so no policy is read.
@@ -101,7 +93,7 @@ def phone_sessions(
     )
     if not sessions:
         return sessions
-    closures = _closures_at(now)
+    closures = closures_in_force(now=now)
     listed = []
     for session in sessions:
         session.availability = session_availability(
